@@ -1,0 +1,91 @@
+"""The Python entry point: ``optimizer.solve(...)`` returns a :class:`~optimizer.results.SolveResult`."""
+
+from __future__ import annotations
+
+import platform
+import time
+from importlib import metadata
+from pathlib import Path
+
+from .io import load_scenario
+from .model import build_model
+from .results import SolveResult, empty_tables, extract_tables
+from .scenario import Scenario
+from .solve import SolveOptions, Status, fixed_lp_duals, solve_model, write_mps
+
+DEFAULT_SCENARIO = Path("scenarios/base")
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and of the packages that shape a result."""
+    out = {"python": platform.python_version()}
+    for pkg in ("battery-sourcing-optimizer", "pyomo", "highspy", "pandas", "pyarrow"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def solve(
+    scenario: Scenario | str | Path = DEFAULT_SCENARIO,
+    options: SolveOptions | None = None,
+    *,
+    mps_path: str | Path | None = None,
+    duals: bool = True,
+) -> SolveResult:
+    """Load (if given a path), build, solve and extract one scenario.
+
+    A time-limited, infeasible or failed solve returns a result with that status and empty tables;
+    bad input raises :class:`~optimizer.errors.InputError`. ``duals`` adds the LP re-solve with the
+    integer decisions fixed, which prices capacity and demand (``capacity.marginal_value_usd_per_kwh``).
+    """
+    wall0 = time.perf_counter()
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    options = options or SolveOptions()
+    timings: dict[str, float] = {}
+
+    t = time.perf_counter()
+    m = build_model(scenario)
+    timings["build_seconds"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    outcome, solver = solve_model(m, options)
+    timings["solve_call_seconds"] = time.perf_counter() - t
+    if mps_path is not None:
+        write_mps(solver, mps_path)
+
+    lp_objective, dual_values = None, {}
+    t = time.perf_counter()
+    if duals and outcome.status.has_solution:
+        lp_objective, dual_values = fixed_lp_duals(m, solver, options)
+    timings["lp_duals_seconds"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    tables = extract_tables(m, outcome, dual_values, lp_objective) if outcome.status.has_solution else empty_tables()
+    timings["extract_seconds"] = time.perf_counter() - t
+
+    manifest = {
+        "scenario": scenario.name,
+        "source": scenario.origin,
+        "status": outcome.status.value,
+        "termination": outcome.termination,
+        "objective": outcome.objective,
+        "bound": outcome.bound,
+        "gap": outcome.gap,
+        "solve_seconds": outcome.solve_seconds,
+        "wall_seconds": time.perf_counter() - wall0,
+        "mip_nodes": outcome.nodes,
+        "lp_fixed_objective": lp_objective,
+        "inputs_sha256": scenario.inputs_sha256,
+        "options": options.as_dict(),
+        "model_size": {"variables": m.nvariables(), "constraints": m.nconstraints()},
+        "timings": timings,
+        "versions": versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    return SolveResult(scenario.name, outcome.status, outcome.objective, outcome.bound, outcome.gap, tables, manifest)
+
+
+__all__ = ["solve", "SolveOptions", "Status", "DEFAULT_SCENARIO"]

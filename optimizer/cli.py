@@ -1,0 +1,161 @@
+"""The command line: ``optimizer solve | validate | export | audit``.
+
+Exit codes: 0 a solution was found (or the input is valid), 2 bad input or usage, 3 no solution
+(infeasible, unbounded, or none found in time).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .api import DEFAULT_SCENARIO
+from .api import solve as solve_scenario
+from .errors import InputError
+from .io import load_scenario, write_scenario
+from .results import SolveResult
+from .solve import SolveOptions
+
+EXIT_OK, EXIT_INPUT, EXIT_NO_SOLUTION = 0, 2, 3
+
+app = typer.Typer(
+    name="optimizer",
+    help="Battery-cell sourcing and capacity optimisation (Pyomo + HiGHS).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail_input(exc: InputError) -> None:
+    err.print(f"[bold red]error:[/] {exc.render()}", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_INPUT)
+
+
+@app.command()
+def solve(
+    scenario: Annotated[Path, typer.Argument(help="Scenario folder or .xlsx workbook.")] = DEFAULT_SCENARIO,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Result folder [default: results/<scenario>].")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="HiGHS time limit in seconds.", min=0)] = None,
+    gap: Annotated[float, typer.Option(help="Relative MIP gap at which to stop.", min=0)] = 1e-4,
+    threads: Annotated[int | None, typer.Option(help="HiGHS threads [default: all cores].", min=1)] = None,
+    seed: Annotated[int, typer.Option(help="HiGHS random seed.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print manifest.json instead of the summary.")] = False,
+    write_mps: Annotated[Path | None, typer.Option("--write-mps", help="Also export the model as MPS.")] = None,
+) -> None:
+    """Solve one scenario and write its result tables (parquet) and manifest.json."""
+    try:
+        loaded = load_scenario(scenario)
+    except InputError as exc:
+        _fail_input(exc)
+    options = SolveOptions(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed)
+    result = solve_scenario(loaded, options, mps_path=write_mps)
+    target = result.write(out_dir or Path("results") / loaded.name)
+    if as_json:
+        sys.stdout.write(json.dumps(result.manifest, indent=2, default=str) + "\n")
+    else:
+        _print_summary(result, target)
+    raise typer.Exit(EXIT_OK if result.status.has_solution else EXIT_NO_SOLUTION)
+
+
+@app.command()
+def validate(scenario: Annotated[Path, typer.Argument(help="Scenario folder or .xlsx workbook.")]) -> None:
+    """Check a scenario and list every problem (file, row, column, rule)."""
+    try:
+        loaded = load_scenario(scenario)
+    except InputError as exc:
+        _fail_input(exc)
+    d = loaded.data
+    out.print(f"[green]valid[/]: {loaded.name} ({loaded.origin}): {len(d.plants)} cell plants, "
+              f"{len(d.assemblies)} assembly plants, {len(d.models)} models, years {d.years[0]}-{d.years[-1]}, "
+              f"{len(d.arcs)} supply arcs")
+
+
+@app.command()
+def export(
+    scenario: Annotated[Path, typer.Argument(help="Scenario folder or .xlsx workbook.")],
+    target: Annotated[Path, typer.Argument(help="A folder (CSV + scenario.yaml) or an .xlsx file.")],
+) -> None:
+    """Write a validated scenario as a CSV folder or as one .xlsx workbook."""
+    try:
+        loaded = load_scenario(scenario)
+    except InputError as exc:
+        _fail_input(exc)
+    out.print(f"wrote {write_scenario(loaded, target)}")
+
+
+@app.command()
+def audit(
+    results_dir: Annotated[Path, typer.Argument(help="A result folder written by `optimizer solve`.")],
+    scenario: Annotated[Path | None, typer.Argument(help="The scenario solved [default: from the manifest].")] = None,
+) -> None:
+    """Recompute every constraint family from the written tables; exit 1 if any is violated."""
+    from .audit import audit_result
+    from .results import load_results
+
+    result = load_results(results_dir)
+    try:
+        loaded = load_scenario(scenario or result.manifest["source"])
+    except InputError as exc:
+        _fail_input(exc)
+    report = audit_result(loaded, result)
+    table = Table("family", "checked", "violations", "worst relative")
+    for row in report.itertuples(index=False):
+        table.add_row(row.family, str(row.checked), str(row.violations), f"{row.worst:.2e}")
+    out.print(table)
+    raise typer.Exit(0 if int(report["violations"].sum()) == 0 else 1)
+
+
+def _print_summary(result: SolveResult, target: Path) -> None:
+    m = result.manifest
+    colour = "green" if result.status.has_solution else "red"
+    head = f"[bold]{result.scenario}[/]: [{colour}]{result.status.value}[/]"
+    if result.objective is not None:
+        head += f"  total cost {result.objective:,.1f} $M (discounted)  gap {100 * (result.gap or 0):.3f} %"
+    head += f"  HiGHS {m['solve_seconds']:.2f} s, wall {m['wall_seconds']:.2f} s"
+    out.print(head)
+    if not result.status.has_solution:
+        out.print(f"results (status only): {target}")
+        return
+
+    builds = Table("plant", "kind", "start", "count", "GWh", "online", "cash $M", title="Build plan")
+    for b in result.builds.sort_values(["start_year", "plant"]).itertuples(index=False):
+        builds.add_row(b.plant, b.kind, str(b.start_year), str(b.count), f"{b.gwh:,.1f}", str(b.online_year),
+                       f"{b.cash_musd:,.0f}")
+    if not len(result.builds):
+        builds.add_row("(no new capacity)", "", "", "", "", "", "")
+    out.print(builds)
+
+    flows = result.flows
+    if len(flows):
+        last = int(flows["year"].max())
+        first = int(flows["year"].min())
+        for year in sorted({first, last}):
+            matrix = flows[flows["year"] == year].pivot_table(index="plant", columns="assembly", values="gwh",
+                                                              aggfunc="sum", fill_value=0.0)
+            grid = Table("plant \\ assembly", *matrix.columns, title=f"Sourcing {year} (GWh)")
+            for plant, row in matrix.iterrows():
+                grid.add_row(plant, *(f"{v:,.2f}" if v > 0 else "." for v in row))
+            out.print(grid)
+
+    kpis = Table("KPI", "value", "unit", title="KPIs")
+    for k in result.kpis.itertuples(index=False):
+        kpis.add_row(k.kpi, f"{k.value:,.4g}", k.unit)
+    out.print(kpis)
+    out.print(f"results: {target}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""The scalar settings of a scenario (``scenario.yaml``), validated with pydantic."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class ScenarioConfig(BaseModel):
+    """Scalars of one scenario. Money in $M, unit costs in $/kWh, energy in GWh.
+
+    ``fx`` maps a currency code to an index applied to the dollar costs (capex, cell cost, fixed O&M)
+    of plants whose ``currency`` it is: 1.1 for JPY means yen-denominated costs are 10 % dearer in
+    dollars than in the base data.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    description: str = ""
+    start_year: int = Field(ge=1900, le=2200)
+    end_year: int = Field(ge=1900, le=2200)
+    discount_rate: float = Field(ge=0.0, le=1.0)
+    investment_cost: Literal["annualised", "upfront"] = "annualised"
+    economic_life_years: int = Field(default=15, ge=1, le=100)
+    demand: Literal["soft", "hard"] = "soft"
+    unserved_penalty_usd_per_kwh: float = Field(default=1000.0, ge=0.0, allow_inf_nan=False)
+    total_budget_musd: float | None = Field(default=None, ge=0.0, allow_inf_nan=False)
+    single_sourcing: bool = False
+    fx: dict[str, float] = Field(default_factory=dict)
+    sources: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("fx")
+    @classmethod
+    def _fx_positive(cls, fx: dict[str, float]) -> dict[str, float]:
+        import math
+
+        for cur, idx in fx.items():
+            if not (isinstance(idx, (int, float)) and math.isfinite(idx) and idx > 0):
+                raise ValueError(f"fx index of {cur} must be a finite number > 0, got {idx!r}")
+        return fx
+
+    @model_validator(mode="after")
+    def _horizon(self) -> ScenarioConfig:
+        if self.end_year < self.start_year:
+            raise ValueError(f"end_year {self.end_year} is before start_year {self.start_year}")
+        if self.end_year - self.start_year > 100:
+            raise ValueError("the horizon may span at most 100 years")
+        return self
+
+    @property
+    def years(self) -> list[int]:
+        return list(range(self.start_year, self.end_year + 1))

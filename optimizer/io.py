@@ -1,0 +1,176 @@
+"""Reading and writing scenarios: a folder of CSV tables plus ``scenario.yaml``, or one .xlsx workbook
+(a sheet per table plus a ``scenario`` sheet of ``key``/``value`` rows, nested keys dotted: ``fx.JPY``).
+
+Files are read with safe loaders only (``yaml.safe_load``, CSV as text); every problem found is
+reported through :class:`~optimizer.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from .errors import InputError, Problem
+from .scenario import Scenario
+from .schema import TABLES, TABLES_BY_NAME
+from .validate import validate_tables
+
+CONFIG_FILE = "scenario.yaml"
+CONFIG_SHEET = "scenario"
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and validate a scenario folder or .xlsx workbook; raise InputError listing every problem."""
+    path = Path(path)
+    if path.is_dir():
+        return _load_folder(path)
+    if path.suffix.lower() == ".xlsx" and path.is_file():
+        return _load_workbook(path)
+    if not path.exists():
+        raise InputError([Problem(str(path), None, None, "not-found", "no such scenario folder or workbook")])
+    raise InputError([Problem(str(path), None, None, "format", "a scenario is a folder of CSV files or an .xlsx file")])
+
+
+def scenario_from_tables(
+    tables: Mapping[str, pd.DataFrame], config: Mapping[str, Any], origin: str = "<memory>"
+) -> Scenario:
+    """Validate tables given as DataFrames (by table name) and settings given as a dict."""
+    config_typed, typed = validate_tables(dict(tables), dict(config), lambda name: f"{origin}:{name}")
+    return Scenario(config=config_typed, tables=typed, origin=origin)
+
+
+def _read_yaml(path: Path) -> tuple[object, list[Problem]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [Problem(str(path), None, None, "missing-file", f"{path.name} is missing")]
+    try:
+        return yaml.safe_load(text), []
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        row = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        return None, [Problem(str(path), row, None, "yaml", f"malformed YAML: {problem}")]
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        return None, [Problem(str(path), None, None, "empty-table", "the file is empty (no header row)")]
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        return None, [Problem(str(path), None, None, "csv", f"malformed CSV: {exc}".strip())]
+    return frame, []
+
+
+def _load_folder(folder: Path) -> Scenario:
+    problems: list[Problem] = []
+    raw_config, config_problems = _read_yaml(folder / CONFIG_FILE)
+    problems += config_problems
+    raw: dict[str, pd.DataFrame | None] = {}
+    for csv in sorted(folder.glob("*.csv")):
+        frame, csv_problems = _read_csv(csv)
+        problems += csv_problems
+        raw[csv.stem] = frame
+        if frame is None and csv.stem in TABLES_BY_NAME:
+            raw[csv.stem] = pd.DataFrame()  # reported already; keep out of "missing-table"
+    if problems:
+        raise InputError(problems)
+
+    def file_of(name: str) -> str:
+        return str(folder / (CONFIG_FILE if name == "scenario" else f"{name}.csv"))
+
+    config, typed = validate_tables(raw, raw_config if raw_config is not None else {}, file_of)
+    return Scenario(config=config, tables=typed, origin=str(folder))
+
+
+def _load_workbook(path: Path) -> Scenario:
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, dtype=object, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises several types for a corrupt file
+        raise InputError([Problem(str(path), None, None, "xlsx", f"cannot read workbook: {exc}")]) from None
+    problems: list[Problem] = []
+    raw_config: dict[str, Any] = {}
+    if CONFIG_SHEET not in sheets:
+        problems.append(Problem(f"{path}[{CONFIG_SHEET}]", None, None, "missing-table", "sheet 'scenario' is missing"))
+    else:
+        raw_config, cfg_problems = _config_from_sheet(sheets.pop(CONFIG_SHEET), f"{path}[{CONFIG_SHEET}]")
+        problems += cfg_problems
+    if problems:
+        raise InputError(problems)
+    raw = {name: frame.astype(object).where(frame.notna(), "").map(_cell_text) for name, frame in sheets.items()}
+
+    def file_of(name: str) -> str:
+        return f"{path}[{name}]"
+
+    config, typed = validate_tables(raw, raw_config, file_of)
+    return Scenario(config=config, tables=typed, origin=str(path))
+
+
+def _cell_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _config_from_sheet(frame: pd.DataFrame, file: str) -> tuple[dict[str, Any], list[Problem]]:
+    if list(frame.columns[:2]) != ["key", "value"]:
+        return {}, [Problem(file, 1, None, "missing-column", "the scenario sheet needs columns 'key' and 'value'")]
+    config: dict[str, Any] = {}
+    for i, (key, value) in enumerate(zip(frame["key"], frame["value"])):
+        if pd.isna(key):
+            continue
+        if isinstance(value, float) and pd.isna(value):
+            value = None
+        elif isinstance(value, str):
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError:
+                return {}, [Problem(file, i + 2, "value", "yaml", f"cannot read value {value!r}")]
+        node = config
+        parts = str(key).strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return config, []
+
+
+def _flatten(prefix: str, value: object) -> list[tuple[str, object]]:
+    if isinstance(value, Mapping):
+        out: list[tuple[str, object]] = []
+        for k, v in value.items():
+            out += _flatten(f"{prefix}.{k}" if prefix else str(k), v)
+        return out
+    return [(prefix, value)]
+
+
+def _export_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object and out[col].map(lambda x: isinstance(x, tuple)).any():
+            out[col] = out[col].map(lambda x: ";".join(str(i) for i in x))
+    return out
+
+
+def write_scenario(scenario: Scenario, target: str | Path) -> Path:
+    """Write a scenario as a folder of CSV files plus scenario.yaml, or as an .xlsx workbook."""
+    target = Path(target)
+    config = scenario.config.model_dump(mode="json", exclude_defaults=False)
+    if target.suffix.lower() == ".xlsx":
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with pd.ExcelWriter(target, engine="openpyxl") as xl:
+            pd.DataFrame(_flatten("", config), columns=["key", "value"]).to_excel(xl, CONFIG_SHEET, index=False)
+            for table in TABLES:
+                if table.name in scenario.tables:
+                    _export_frame(scenario.tables[table.name]).to_excel(xl, table.name, index=False)
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    (target / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    for table in TABLES:
+        if table.name in scenario.tables:
+            _export_frame(scenario.tables[table.name]).to_csv(target / table.file, index=False)
+    return target

@@ -1,0 +1,43 @@
+"""Demand: every GWh demanded is served or (soft demand) left unserved at a penalty."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+
+def define_demand_balance(m: pyo.ConcreteModel) -> None:
+    """``demand_balance[a,v,t]``: sum_p x[p,a,v,t] + u[a,v,t] = D[a,v,t]  for (a,v,t) with D > 0.
+
+    D = vehicles x pack kWh x 1e-6 GWh. With hard demand u is absent. Dual: marginal cost of cells
+    for model v at assembly plant a in year t ($/kWh, discounted).
+    """
+    d, ix = m.d, m.ix
+    soft = hasattr(m, "unserved")
+
+    def rule(_m, a, v, t):
+        served = sum(m.flow[f] for f in ix.by_demand.get((a, v, t), ()))
+        return served + (m.unserved[a, v, t] if soft else 0) == d.demand_gwh[a, v, t]
+
+    m.demand_balance = pyo.Constraint(list(d.demand_gwh), rule=rule)
+
+
+def define_open_link(m: pyo.ConcreteModel) -> None:
+    """``open_link[p,a,v,t]`` (valid inequality): x[p,a,v,t] <= D[a,v,t] sum_{s : s + l[p] <= t} w[p,s]
+    for candidate plants p.
+
+    A candidate site ships nothing before its opening delivers; the capacity row already says so, but
+    this disaggregated form is far tighter in the LP relaxation (the classic y_i >= x_ij of facility
+    location). Dual: zero at an integer optimum unless binding with w fractional.
+    """
+    d, ix = m.d, m.ix
+    cand = set(ix.candidates)
+    index = [f for f in ix.flows if f[0] in cand]
+
+    def rule(_m, p, a, v, t):
+        pl = d.plants[p]
+        opened = [m.open[p, s] for s in d.starts[p] if pl.online(s, t)]
+        if not opened:
+            return m.flow[p, a, v, t] == 0
+        return m.flow[p, a, v, t] <= d.demand_gwh[a, v, t] * sum(opened)
+
+    m.open_link = pyo.Constraint(index, rule=rule)

@@ -1,0 +1,62 @@
+"""Investment logic: open a candidate site at most once, expand only what is open, within budgets."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+
+def define_open_once(m: pyo.ConcreteModel) -> None:
+    """``open_once[p]``: sum_s w[p,s] <= 1  for candidate plants p. Dual: none of interest."""
+    d, ix = m.d, m.ix
+    m.open_once = pyo.Constraint(list(ix.candidates), rule=lambda _m, p: sum(m.open[p, s] for s in d.starts[p]) <= 1)
+
+
+def define_expansion_limit(m: pyo.ConcreteModel) -> None:
+    """``expansion_limit[p,t]``: sum_{s<=t} z[p,s] <= n_max[p] (1 if p exists else sum_{s<=t} w[p,s]).
+
+    Steps need an open site (started in the same year or before) and stop at n_max[p]. For existing
+    plants only t = tN is written (the earlier rows are implied). Dual: value of one more allowed step.
+    """
+    d, ix = m.d, m.ix
+    t_end = d.years[-1]
+    index = []
+    for p in ix.expandable:
+        if d.plants[p].candidate:
+            index += [(p, t) for t in d.starts[p]]
+        elif d.starts[p]:
+            index.append((p, t_end))
+
+    def rule(_m, p, t):
+        pl = d.plants[p]
+        steps = sum(m.steps[p, s] for s in d.starts[p] if s <= t)
+        if not pl.candidate:
+            return steps <= pl.max_steps
+        return steps <= pl.max_steps * sum(m.open[p, s] for s in d.starts[p] if s <= t)
+
+    m.expansion_limit = pyo.Constraint(index, rule=rule)
+
+
+def capex_cash(m: pyo.ConcreteModel, t: int):
+    """Cash for openings and steps started in year t: sum_p F[p] w[p,t] + G[p] z[p,t] ($M)."""
+    d = m.d
+    terms = [d.plants[p].opening_cost * m.open[p, s] for p, s in m.ix.open_idx if s == t]
+    terms += [d.plants[p].step_cost * m.steps[p, s] for p, s in m.ix.step_idx if s == t]
+    return sum(terms)
+
+
+def define_capex_budget(m: pyo.ConcreteModel) -> None:
+    """``capex_budget[t]``: sum_p F[p] w[p,t] + G[p] z[p,t] <= B[t]  for years with a budget.
+
+    Cash amounts count in their start year whatever the investment-cost mode. Dual: value of $1M more
+    budget in year t.
+    """
+    d = m.d
+    index = [t for t in d.years if t in d.capex_budget]
+    m.capex_budget = pyo.Constraint(index, rule=lambda _m, t: capex_cash(m, t) <= d.capex_budget[t])
+
+
+def define_total_budget(m: pyo.ConcreteModel) -> None:
+    """``total_budget``: sum_t sum_p F[p] w[p,t] + G[p] z[p,t] <= B_total  (if set in scenario.yaml)."""
+    limit = m.scenario.config.total_budget_musd
+    if limit is not None:
+        m.total_budget = pyo.Constraint(expr=sum(capex_cash(m, t) for t in m.d.years) <= limit)

@@ -1,0 +1,59 @@
+"""The objective: discounted cost over the horizon, kept by category and year for reporting."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+COST_CATEGORIES = ("investment", "fixed_om", "cell", "freight", "tariff", "carbon", "credit", "unserved")
+
+
+def nameplate(m: pyo.ConcreteModel, p: str, t: int):
+    """Nameplate capacity of p in year t (GWh, not ramped): K0[p,t] plus every opening and step whose
+    production has started (s + l[p] <= t)."""
+    d, pl = m.d, m.d.plants[p]
+    expr = d.existing_gwh[p, t]
+    if p in m.ix.candidates and pl.opening_gwh > 0:
+        expr = expr + sum(pl.opening_gwh * m.open[p, s] for s in d.starts[p] if pl.online(s, t))
+    if p in m.ix.expandable:
+        expr = expr + sum(pl.step_gwh * m.steps[p, s] for s in d.starts[p] if pl.online(s, t))
+    return expr
+
+
+def _cost_terms(m: pyo.ConcreteModel, category: str, t: int):
+    d, ix, s = m.d, m.ix, m.scenario
+    if category == "investment":
+        terms = []
+        for var, idx, cash in ((m.open, ix.open_idx, "opening_cost"), (m.steps, ix.step_idx, "step_cost")):
+            for p, y in idx:
+                share = s.charges(p, y).get(t, 0.0)
+                if share > 0:
+                    terms.append(getattr(d.plants[p], cash) * share * var[p, y])
+        return sum(terms)
+    if category == "fixed_om":
+        return sum(d.plants[p].fixed_om * nameplate(m, p, t) for p in d.plants if d.plants[p].fixed_om > 0)
+    if category == "unserved":
+        if not hasattr(m, "unserved"):
+            return 0.0
+        pen = s.config.unserved_penalty_usd_per_kwh
+        return sum(pen * m.unserved[k] for k in d.demand_gwh if k[2] == t)
+    flows = [f for f in ix.flows if f[3] == t]
+    return sum(d.unit_cost_parts(p, a, t)[category] * m.flow[p, a, v, t] for p, a, v, _ in flows)
+
+
+def define_objective(m: pyo.ConcreteModel) -> None:
+    """``cost[k,t]`` (nominal $M by category k and year t) and ``total_cost``:
+
+    min sum_t d_t (investment_t + fixed_om_t + sum_{p,a,v} x[p,a,v,t] (c + f + tau c + P_co2 e/1000 - cr)
+                   + penalty sum u_t),   d_t = (1 + r)^-(t - t0)
+
+    investment_t = sum_{p,s} (F[p] w[p,s] + G[p] z[p,s]) chi[p,s,t], chi = 1 in s (upfront) or
+    CRF(r, life) in each delivering year s + l[p] .. min(tN, s + l[p] + life - 1) (annualised);
+    fixed_om_t = sum_p om[p] nameplate[p,t].
+    """
+    d = m.d
+    m.cost = pyo.Expression(
+        [(k, t) for k in COST_CATEGORIES for t in d.years], rule=lambda _m, k, t: _cost_terms(m, k, t)
+    )
+    m.total_cost = pyo.Objective(
+        expr=sum(d.discount[t] * m.cost[k, t] for k in COST_CATEGORIES for t in d.years), sense=pyo.minimize
+    )

@@ -1,0 +1,96 @@
+"""Sourcing rules: local content, supplier concentration, take-or-pay, CO2 cap, single sourcing."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+
+def define_local_content(m: pyo.ConcreteModel) -> None:
+    """``local_content[r,t]``: sum_{p in P_r, a in A_r, v} x[p,a,v,t] >= s_r sum_{p, a in A_r, v} x[p,a,v,t]
+    for each rule r and each year t it is in force.
+
+    Dual: cost of one more GWh of required local cells ($/kWh, discounted).
+    """
+    d, ix = m.d, m.ix
+    rules = {r.rule: r for r in d.rules}
+    index = [(r.rule, t) for r in d.rules for t in r.years]
+
+    def rule(_m, name, t):
+        r = rules[name]
+        local, total = [], []
+        for a in r.assemblies:
+            for f in ix.by_assembly_year.get((a, t), ()):
+                total.append(m.flow[f])
+                if f[0] in r.plants:
+                    local.append(m.flow[f])
+        if not total:
+            return pyo.Constraint.Skip
+        return sum(local) >= r.min_share * sum(total)
+
+    m.local_content = pyo.Constraint(index, rule=rule)
+
+
+def define_supplier_share(m: pyo.ConcreteModel) -> None:
+    """``supplier_share[p,a,t]``: sum_v x[p,a,v,t] <= c[a] sum_{p',v} x[p',a,v,t]  where c[a] < 1.
+
+    No cell plant supplies more than the share c[a] of assembly plant a's cells in a year.
+    """
+    d, ix = m.d, m.ix
+    index = [(p, a, t) for (p, a, t) in ix.by_lane_year if d.max_supplier_share[a] < 1.0]
+
+    def rule(_m, p, a, t):
+        mine = sum(m.flow[f] for f in ix.by_lane_year[p, a, t])
+        allf = sum(m.flow[f] for f in ix.by_assembly_year[a, t])
+        return mine <= d.max_supplier_share[a] * allf
+
+    m.supplier_share = pyo.Constraint(sorted(index), rule=rule)
+
+
+def define_min_offtake(m: pyo.ConcreteModel) -> None:
+    """``min_offtake[p,t]``: sum_{a,v} x[p,a,v,t] >= M[p,t]  where M[p,t] > 0 (take-or-pay).
+
+    Dual: cost of the commitment per GWh ($/kWh, discounted).
+    """
+    d, ix = m.d, m.ix
+    index = sorted(k for k, q in d.min_offtake.items() if q > 0)
+
+    def rule(_m, p, t):
+        shipped = [m.flow[f] for f in ix.by_plant_year.get((p, t), ())]
+        if not shipped:
+            return pyo.Constraint.Infeasible
+        return sum(shipped) >= d.min_offtake[p, t]
+
+    m.min_offtake = pyo.Constraint(index, rule=rule)
+
+
+def define_co2_cap(m: pyo.ConcreteModel) -> None:
+    """``co2_cap[t]``: sum_{p,a,v} e[p,t] x[p,a,v,t] <= E[t]  where a cap is set (kt CO2;
+    GWh x kg/kWh = kt). Dual: shadow price of CO2 ($M/kt = $/kg, discounted)."""
+    d, ix = m.d, m.ix
+    index = sorted(d.co2_cap)
+
+    def rule(_m, t):
+        emitted = sum(d.co2[f[0], t] * m.flow[f] for f in ix.flows if f[3] == t)
+        return emitted <= d.co2_cap[t]
+
+    m.co2_cap = pyo.Constraint(index, rule=rule)
+
+
+def define_single_sourcing(m: pyo.ConcreteModel) -> None:
+    """With single sourcing on: ``single_source_pick[a,v]``: sum_p y[p,a,v] = 1, and
+    ``single_source_link[p,a,v,t]``: x[p,a,v,t] <= D[a,v,t] y[p,a,v].
+
+    Each (assembly plant, model) takes all its cells from one plant over the horizon.
+    """
+    if not hasattr(m, "source"):
+        return
+    d, ix = m.d, m.ix
+    pairs: dict[tuple[str, str], list[str]] = {}
+    for p, a, v in ix.by_arc:
+        pairs.setdefault((a, v), []).append(p)
+    m.single_source_pick = pyo.Constraint(
+        sorted(pairs), rule=lambda _m, a, v: sum(m.source[p, a, v] for p in pairs[a, v]) == 1
+    )
+    m.single_source_link = pyo.Constraint(
+        list(ix.flows), rule=lambda _m, p, a, v, t: m.flow[p, a, v, t] <= d.demand_gwh[a, v, t] * m.source[p, a, v]
+    )

@@ -1,0 +1,198 @@
+"""Result tables from a solved model, the result object, and its writers and readers.
+
+Tables (all tidy, one row per key):
+
+* ``flows``: plant, assembly, model, year -> GWh, vehicles, landed cost per kWh by part, cost $M;
+* ``builds``: plant, kind (opening | step), start_year -> count, GWh, online_year, cash $M;
+* ``capacity``: plant, year -> existing, nameplate, available (ramped), production, utilisation,
+  marginal value of capacity ($/kWh, nominal, from the LP with the integer decisions fixed);
+* ``costs``: year, category -> nominal and discounted $M (they add up to the objective);
+* ``unmet``: assembly, model, year -> demand, served, unmet GWh, unmet vehicles, marginal cell cost;
+* ``kpis``: kpi -> value, unit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyomo.environ as pyo
+
+from .model.capacity import available_capacity
+from .model.objective import COST_CATEGORIES, nameplate
+from .solve import SolveOutcome, Status
+
+TABLE_NAMES = ("flows", "builds", "capacity", "costs", "unmet", "kpis")
+EPS = 1e-9
+
+COLUMNS: dict[str, list[str]] = {
+    "flows": ["plant", "assembly", "model", "year", "gwh", "vehicles", "cell_usd_per_kwh", "freight_usd_per_kwh",
+              "tariff_usd_per_kwh", "carbon_usd_per_kwh", "credit_usd_per_kwh", "landed_usd_per_kwh", "cost_musd"],
+    "builds": ["plant", "kind", "start_year", "count", "gwh", "online_year", "cash_musd"],
+    "capacity": ["plant", "year", "existing_gwh", "nameplate_gwh", "available_gwh", "production_gwh",
+                 "utilisation", "marginal_value_usd_per_kwh"],
+    "costs": ["year", "category", "nominal_musd", "discounted_musd"],
+    "unmet": ["assembly", "model", "year", "demand_gwh", "served_gwh", "unmet_gwh", "unmet_vehicles",
+              "marginal_cost_usd_per_kwh"],
+    "kpis": ["kpi", "value", "unit"],
+}
+
+
+def empty_tables() -> dict[str, pd.DataFrame]:
+    return {name: pd.DataFrame(columns=cols) for name, cols in COLUMNS.items()}
+
+
+@dataclass
+class SolveResult:
+    """The outcome of one solve: status, objective and the result tables as pandas DataFrames."""
+
+    scenario: str
+    status: Status
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    tables: dict[str, pd.DataFrame]
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    flows = property(lambda self: self.tables["flows"])
+    builds = property(lambda self: self.tables["builds"])
+    capacity = property(lambda self: self.tables["capacity"])
+    costs = property(lambda self: self.tables["costs"])
+    unmet = property(lambda self: self.tables["unmet"])
+    kpis = property(lambda self: self.tables["kpis"])
+
+    def kpi(self, name: str) -> float:
+        row = self.kpis.loc[self.kpis["kpi"] == name, "value"]
+        return float(row.iloc[0]) if len(row) else float("nan")
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write every table as parquet and manifest.json into ``out_dir``.
+
+        Each file is written under a temporary name and moved into place, the manifest last, so a
+        reader never sees a half-written file and a folder with a manifest is complete.
+        """
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in TABLE_NAMES:
+            _atomic(out / f"{name}.parquet", lambda tmp, n=name: self.tables[n].to_parquet(tmp, index=False))
+        text = json.dumps(self.manifest, indent=2, default=str)
+        _atomic(out / "manifest.json", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        return out
+
+
+def _atomic(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def load_results(path: str | Path) -> SolveResult:
+    """Read a solve written by :meth:`SolveResult.write` back into a result object."""
+    path = Path(path)
+    manifest_file = path / "manifest.json"
+    if not manifest_file.is_file():
+        raise FileNotFoundError(f"{path} holds no manifest.json: not a solve result folder")
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    tables = {name: pd.read_parquet(path / f"{name}.parquet") for name in TABLE_NAMES}
+    return SolveResult(manifest["scenario"], Status(manifest["status"]), manifest.get("objective"),
+                       manifest.get("bound"), manifest.get("gap"), tables, manifest)
+
+
+def _dual(duals: dict, con, key) -> float:
+    if con is None or key not in con:
+        return float("nan")
+    return float(duals.get(con[key], float("nan")))
+
+
+def extract_tables(m: pyo.ConcreteModel, outcome: SolveOutcome, duals: dict,
+                   lp_objective: float | None) -> dict[str, pd.DataFrame]:
+    """Read the incumbent out of the model into the result tables."""
+    if not outcome.status.has_solution:
+        return empty_tables()
+    d, s = m.d, m.scenario
+    x = m.flow.extract_values()
+
+    rows = []
+    for (p, a, v, t), q in x.items():
+        if q is None or q <= EPS:
+            continue
+        parts = d.unit_cost_parts(p, a, t)
+        unit = sum(parts.values())
+        rows.append((p, a, v, t, q, q / (d.pack_kwh[v] * 1e-6), parts["cell"], parts["freight"], parts["tariff"],
+                     parts["carbon"], parts["credit"], unit, unit * q))
+    flows = pd.DataFrame(rows, columns=COLUMNS["flows"])
+
+    rows = []
+    for var, kind, gwh_of, cash_of in ((m.open, "opening", "opening_gwh", "opening_cost"),
+                                       (m.steps, "step", "step_gwh", "step_cost")):
+        for (p, y), val in var.extract_values().items():
+            n = int(round(val or 0.0))
+            if n > 0:
+                pl = d.plants[p]
+                rows.append((p, kind, y, n, n * getattr(pl, gwh_of), y + pl.lead, n * getattr(pl, cash_of)))
+    builds = pd.DataFrame(rows, columns=COLUMNS["builds"])
+
+    production = flows.groupby(["plant", "year"])["gwh"].sum().to_dict() if len(flows) else {}
+    cap_con = getattr(m, "plant_capacity", None)
+    rows = []
+    for p in d.plants:
+        for t in d.years:
+            avail = float(pyo.value(available_capacity(m, p, t)))
+            prod = float(production.get((p, t), 0.0))
+            mv = -_dual(duals, cap_con, (p, t)) / d.discount[t]
+            rows.append((p, t, d.existing_gwh[p, t], float(pyo.value(nameplate(m, p, t))), avail, prod,
+                         prod / avail if avail > EPS else float("nan"), mv))
+    capacity = pd.DataFrame(rows, columns=COLUMNS["capacity"])
+
+    rows = []
+    for k in COST_CATEGORIES:
+        for t in d.years:
+            nominal = float(pyo.value(m.cost[k, t]))
+            rows.append((t, k, nominal, nominal * d.discount[t]))
+    costs = pd.DataFrame(rows, columns=COLUMNS["costs"])
+
+    served = flows.groupby(["assembly", "model", "year"])["gwh"].sum().to_dict() if len(flows) else {}
+    u = m.unserved.extract_values() if hasattr(m, "unserved") else {}
+    rows = []
+    for (a, v, t), dem in d.demand_gwh.items():
+        un = max(float(u.get((a, v, t)) or 0.0), 0.0)
+        rows.append((a, v, t, dem, float(served.get((a, v, t), 0.0)), un, un / (d.pack_kwh[v] * 1e-6),
+                     _dual(duals, m.demand_balance, (a, v, t)) / d.discount[t]))
+    unmet = pd.DataFrame(rows, columns=COLUMNS["unmet"])
+
+    kpis = _kpis(s, outcome, flows, builds, capacity, costs, unmet, lp_objective)
+    return {"flows": flows, "builds": builds, "capacity": capacity, "costs": costs, "unmet": unmet, "kpis": kpis}
+
+
+def _kpis(s, outcome, flows, builds, capacity, costs, unmet, lp_objective) -> pd.DataFrame:
+    d = s.data
+    shipped = float(flows["gwh"].sum())
+    demand = float(unmet["demand_gwh"].sum())
+    co2 = float(sum(q * d.co2[p, t] for p, t, q in zip(flows["plant"], flows["year"], flows["gwh"])))
+    rows = [
+        ("total_cost_musd", outcome.objective, "$M (discounted)"),
+        ("investment_cash_musd", float(builds["cash_musd"].sum()), "$M"),
+        ("new_capacity_gwh", float(builds["gwh"].sum()), "GWh/yr"),
+        ("openings", float((builds["kind"] == "opening").sum()), "sites"),
+        ("expansion_steps", float(builds.loc[builds["kind"] == "step", "count"].sum()), "steps"),
+        ("demand_gwh", demand, "GWh"),
+        ("served_gwh", shipped, "GWh"),
+        ("unmet_gwh", float(unmet["unmet_gwh"].sum()), "GWh"),
+        ("service_level", shipped / demand if demand > 0 else 1.0, "fraction"),
+        ("avg_landed_usd_per_kwh", float(flows["cost_musd"].sum()) / shipped if shipped > 0 else float("nan"),
+         "$/kWh"),
+        ("co2_kt", co2, "ktCO2"),
+        ("avg_utilisation", float(capacity["production_gwh"].sum() / capacity["available_gwh"].sum())
+         if capacity["available_gwh"].sum() > 0 else float("nan"), "fraction"),
+        ("nominal_cost_musd", float(costs["nominal_musd"].sum()), "$M (nominal)"),
+        ("lp_fixed_objective", lp_objective if lp_objective is not None else float("nan"), "$M (discounted)"),
+    ]
+    return pd.DataFrame(rows, columns=COLUMNS["kpis"]).astype({"value": float})

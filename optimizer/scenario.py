@@ -1,0 +1,284 @@
+"""The scenario: validated input tables plus settings, frozen and free of any solver.
+
+:class:`Scenario` keeps the typed tables (what the user wrote, with defaults filled in) and derives,
+once, the indexed parameters the model and the audit both read (:class:`ModelData`). The model build
+never touches a DataFrame row by row; the audit recomputes constraints from these same parameters
+and the output tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from types import MappingProxyType
+
+import pandas as pd
+
+from .config import ScenarioConfig
+from .schema import TABLES
+
+GWH_PER_KWH_VEHICLE = 1e-6  # vehicles x kWh/vehicle x 1e-6 = GWh
+
+
+def crf(rate: float, life: int) -> float:
+    """Capital recovery factor r(1+r)^n / ((1+r)^n - 1); 1/n when r = 0."""
+    if rate == 0:
+        return 1.0 / life
+    g = (1.0 + rate) ** life
+    return rate * g / (g - 1.0)
+
+
+@dataclass(frozen=True)
+class PlantData:
+    """Static data of one cell plant, costs already converted with the scenario's fx index."""
+
+    plant: str
+    region: str
+    country: str
+    cell_types: tuple[str, ...]
+    candidate: bool
+    opening_gwh: float
+    opening_cost: float
+    lead: int
+    step_gwh: float
+    step_cost: float
+    max_steps: int
+    ramp: tuple[float, ...]
+    fixed_om: float
+    earliest_start: int | None
+    fx: float
+
+    def ramp_at(self, k: int) -> float:
+        """Share of nameplate available in production year k (0-based); 0 before production starts."""
+        if k < 0:
+            return 0.0
+        return self.ramp[k] if k < len(self.ramp) else 1.0
+
+    def delivered(self, start: int, year: int) -> float:
+        """Ramped share of a build started in ``start`` available in ``year``: ramp[year - start - lead]."""
+        return self.ramp_at(year - start - self.lead)
+
+    def online(self, start: int, year: int) -> bool:
+        """True once a build started in ``start`` produces (its nameplate counts for fixed O&M)."""
+        return year - start - self.lead >= 0
+
+    @property
+    def can_expand(self) -> bool:
+        return self.max_steps > 0 and self.step_gwh > 0
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A local-content rule: share of cells at ``assemblies`` from ``plants`` >= ``min_share`` in ``years``."""
+
+    rule: str
+    assemblies: tuple[str, ...]
+    plants: tuple[str, ...]
+    min_share: float
+    years: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ModelData:
+    """Indexed parameters of the model (all money in $M, energy in GWh, unit costs in $/kWh)."""
+
+    years: tuple[int, ...]
+    discount: Mapping[int, float]
+    plants: Mapping[str, PlantData]
+    assemblies: tuple[str, ...]
+    models: tuple[str, ...]
+    existing_gwh: Mapping[tuple[str, int], float]
+    cell_cost: Mapping[tuple[str, int], float]
+    credit: Mapping[tuple[str, int], float]
+    co2: Mapping[tuple[str, int], float]
+    min_offtake: Mapping[tuple[str, int], float]
+    assembly_cap: Mapping[tuple[str, int], float]  # only where limited
+    max_supplier_share: Mapping[str, float]
+    pack_kwh: Mapping[str, float]
+    demand_gwh: Mapping[tuple[str, str, int], float]  # only positive entries
+    demand_vehicles: Mapping[tuple[str, str, int], float]
+    arcs: tuple[tuple[str, str, str], ...]  # (plant, assembly, model) allowed for supply
+    freight: Mapping[tuple[str, str], float]
+    tariff: Mapping[tuple[str, str], float]
+    rules: tuple[Rule, ...]
+    capex_budget: Mapping[int, float]  # only where limited
+    carbon_price: Mapping[int, float]
+    co2_cap: Mapping[int, float]  # only where capped
+    crf: float
+    starts: Mapping[str, tuple[int, ...]]  # years in which an opening/step may start, per plant
+
+    def unit_cost_parts(self, p: str, a: str, t: int) -> dict[str, float]:
+        """Cost per kWh on lane (p, a) in year t, by category (credit as a negative number)."""
+        c = self.cell_cost[p, t]
+        return {
+            "cell": c,
+            "freight": self.freight[p, a],
+            "tariff": self.tariff[p, a] * c,
+            "carbon": self.carbon_price[t] * self.co2[p, t] / 1000.0,
+            "credit": -self.credit[p, t],
+        }
+
+    def unit_cost(self, p: str, a: str, t: int) -> float:
+        """c[p,t] + f[p,a] + tariff[p,a] c[p,t] + carbon_price[t] co2[p,t]/1000 - credit[p,t]."""
+        return sum(self.unit_cost_parts(p, a, t).values())
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: settings plus typed tables. Build one with :func:`optimizer.load_scenario`
+    or :func:`optimizer.scenario_from_tables`; it is immutable and holds no solver objects."""
+
+    config: ScenarioConfig
+    tables: Mapping[str, pd.DataFrame]
+    origin: str = "<memory>"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tables", MappingProxyType(dict(self.tables)))
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def years(self) -> list[int]:
+        return self.config.years
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A copy of one typed table (empty with the schema's columns if the optional table is absent)."""
+        if name in self.tables:
+            return self.tables[name].copy()
+        from .schema import TABLES_BY_NAME
+
+        return pd.DataFrame(columns=[c.name for c in TABLES_BY_NAME[name].columns])
+
+    def derive(self, tables: Mapping[str, pd.DataFrame] | None = None, **settings: object) -> Scenario:
+        """A new, re-validated scenario with some tables replaced and some settings changed."""
+        from .io import scenario_from_tables
+
+        merged = dict(self.tables)
+        merged.update(tables or {})
+        config = self.config.model_dump()
+        config.update(settings)
+        return scenario_from_tables(merged, config, origin=self.origin)
+
+    @cached_property
+    def inputs_sha256(self) -> str:
+        """Content hash of the settings and every table (independent of file format and row order)."""
+        h = hashlib.sha256()
+        h.update(json.dumps(self.config.model_dump(mode="json"), sort_keys=True).encode())
+        for table in TABLES:
+            if table.name not in self.tables:
+                continue
+            frame = self.tables[table.name]
+            frame = frame[sorted(frame.columns)].sort_values(list(table.key)).reset_index(drop=True)
+            h.update(table.name.encode())
+            h.update(frame.to_csv(index=False, lineterminator="\n").encode())
+        return h.hexdigest()
+
+    @cached_property
+    def data(self) -> ModelData:
+        return _derive(self)
+
+    def charges(self, p: str, start: int) -> dict[int, float]:
+        """Year -> multiple of a build's cash amount that falls in the objective in that year.
+
+        ``upfront``: 1 in ``start``. ``annualised``: CRF(r, life) in each year from start + lead[p] to
+        min(tN, start + lead[p] + life - 1).
+        """
+        cfg = self.config
+        if cfg.investment_cost == "upfront":
+            return {start: 1.0}
+        first = start + self.data.plants[p].lead
+        last = min(cfg.end_year, first + cfg.economic_life_years - 1)
+        return {t: self.data.crf for t in range(first, last + 1)}
+
+
+def _derive(s: Scenario) -> ModelData:
+    cfg = s.config
+    years = tuple(cfg.years)
+    t0 = cfg.start_year
+    discount = {t: (1.0 + cfg.discount_rate) ** -(t - t0) for t in years}
+
+    plants: dict[str, PlantData] = {}
+    starts: dict[str, tuple[int, ...]] = {}
+    for r in s.tables["plants"].itertuples(index=False):
+        fx = float(cfg.fx.get(r.currency, 1.0))
+        earliest = None if pd.isna(r.earliest_start) else int(r.earliest_start)
+        plants[r.plant] = PlantData(
+            plant=r.plant, region=r.region, country=r.country, cell_types=tuple(r.cell_types),
+            candidate=r.status == "candidate", opening_gwh=float(r.opening_capacity_gwh),
+            opening_cost=float(r.opening_cost_musd) * fx, lead=int(r.lead_time_years),
+            step_gwh=float(r.step_gwh), step_cost=float(r.step_cost_musd) * fx, max_steps=int(r.max_steps),
+            ramp=tuple(r.ramp), fixed_om=float(r.fixed_om_musd_per_gwh) * fx, earliest_start=earliest, fx=fx,
+        )
+        starts[r.plant] = tuple(t for t in years if earliest is None or t >= earliest)
+
+    py = s.tables["plant_years"]
+    key = list(zip(py["plant"], py["year"].astype(int)))
+    fx_of = {p: plants[p].fx for p in plants}
+    existing = dict(zip(key, py["capacity_gwh"].astype(float)))
+    cell_cost = {k: c * fx_of[k[0]] for k, c in zip(key, py["cell_cost_usd_per_kwh"].astype(float))}
+    credit = dict(zip(key, py["credit_usd_per_kwh"].astype(float)))
+    co2 = dict(zip(key, py["co2_kg_per_kwh"].astype(float)))
+    offtake = dict(zip(key, py["min_offtake_gwh"].astype(float)))
+
+    ay = s.tables["assembly_years"]
+    assembly_cap = {
+        (a, int(t)): float(c) for a, t, c in zip(ay["assembly"], ay["year"], ay["capacity_vehicles"]) if not pd.isna(c)
+    }
+    asm = s.tables["assembly"]
+    max_share = dict(zip(asm["assembly"], asm["max_supplier_share"].astype(float)))
+
+    mdl = s.tables["models"]
+    pack = dict(zip(mdl["model"], mdl["pack_kwh"].astype(float)))
+    cell_type = dict(zip(mdl["model"], mdl["cell_type"]))
+
+    d = s.tables["demand"]
+    demand_veh: dict[tuple[str, str, int], float] = {}
+    demand_gwh: dict[tuple[str, str, int], float] = {}
+    for a, v, t, q in zip(d["assembly"], d["model"], d["year"].astype(int), d["vehicles"].astype(float)):
+        if q > 0:
+            demand_veh[a, v, t] = q
+            demand_gwh[a, v, t] = q * pack[v] * GWH_PER_KWH_VEHICLE
+
+    ln = s.tables["lanes"]
+    freight = dict(zip(zip(ln["plant"], ln["assembly"]), ln["freight_usd_per_kwh"].astype(float)))
+    tariff = dict(zip(zip(ln["plant"], ln["assembly"]), ln["tariff_rate"].astype(float)))
+    demanded = sorted({(a, v) for a, v, _ in demand_gwh})
+    by_assembly: dict[str, list[str]] = {}
+    for p, a in freight:
+        by_assembly.setdefault(a, []).append(p)
+    arcs = tuple(
+        (p, a, v) for a, v in demanded for p in sorted(by_assembly.get(a, [])) if cell_type[v] in plants[p].cell_types
+    )
+
+    rules = []
+    if "rules" in s.tables:
+        for r in s.tables["rules"].itertuples(index=False):
+            last = cfg.end_year if pd.isna(r.to_year) else int(r.to_year)
+            ys = tuple(t for t in years if int(r.from_year) <= t <= last)
+            rules.append(Rule(r.rule, tuple(r.assemblies), tuple(r.plants), float(r.min_share), ys))
+
+    budget: dict[int, float] = {}
+    carbon_price = {t: 0.0 for t in years}
+    co2_cap: dict[int, float] = {}
+    if "years" in s.tables:
+        for r in s.tables["years"].itertuples(index=False):
+            t = int(r.year)
+            if not pd.isna(r.capex_budget_musd):
+                budget[t] = float(r.capex_budget_musd)
+            carbon_price[t] = float(r.carbon_price_usd_per_t)
+            if not pd.isna(r.co2_cap_kt):
+                co2_cap[t] = float(r.co2_cap_kt)
+
+    return ModelData(
+        years=years, discount=discount, plants=plants, assemblies=tuple(asm["assembly"]), models=tuple(mdl["model"]),
+        existing_gwh=existing, cell_cost=cell_cost, credit=credit, co2=co2, min_offtake=offtake,
+        assembly_cap=assembly_cap, max_supplier_share=max_share, pack_kwh=pack, demand_gwh=demand_gwh,
+        demand_vehicles=demand_veh, arcs=arcs, freight=freight, tariff=tariff, rules=tuple(rules),
+        capex_budget=budget, carbon_price=carbon_price, co2_cap=co2_cap,
+        crf=crf(cfg.discount_rate, cfg.economic_life_years), starts=starts,
+    )

@@ -1,0 +1,162 @@
+"""Solving with HiGHS through Pyomo's in-memory interface (``pyomo.contrib.solver``), one options object,
+typed statuses. No LP/MPS files are written except on request (:func:`write_mps`)."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+from pyomo.contrib.solver.solvers.highs import Highs
+
+from .model.variables import integer_vars
+
+
+class Status(StrEnum):
+    """Outcome of a solve, as written in manifest.json and summary tables."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"  # stopped (time or other limit) with an incumbent
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    NO_SOLUTION = "no_solution"  # stopped before any incumbent was found
+    ERROR = "error"
+
+    @property
+    def has_solution(self) -> bool:
+        return self in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Every solver setting the project uses, mapped to HiGHS option names in :meth:`highs_options`.
+
+    ``threads`` defaults to the machine's cores (HiGHS's own default takes half, and Ray's CPU
+    accounting does not reach it); ``seed`` fixes HiGHS's random choices so runs are repeatable.
+    """
+
+    time_limit: float | None = None
+    rel_gap: float = 1e-4
+    threads: int | None = None
+    seed: int = 0
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def highs_options(self) -> dict[str, object]:
+        opts: dict[str, object] = {
+            "mip_rel_gap": float(self.rel_gap),
+            "threads": int(self.threads or os.cpu_count() or 1),
+            "random_seed": int(self.seed),
+            "output_flag": False,
+        }
+        if self.time_limit is not None:
+            opts["time_limit"] = float(self.time_limit)
+        opts.update(self.extra)
+        return opts
+
+    def as_dict(self) -> dict[str, object]:
+        return {"time_limit": self.time_limit, "rel_gap": self.rel_gap, "threads": self.threads, "seed": self.seed,
+                **({"extra": self.extra} if self.extra else {})}
+
+
+@dataclass(frozen=True)
+class SolveOutcome:
+    status: Status
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    solve_seconds: float
+    termination: str
+    nodes: int | None = None
+
+
+def new_solver() -> Highs:
+    return Highs()
+
+
+def _status(term: TerminationCondition, sol: SolutionStatus) -> Status:
+    has_sol = sol in (SolutionStatus.optimal, SolutionStatus.feasible)
+    if term == TerminationCondition.convergenceCriteriaSatisfied:
+        return Status.OPTIMAL if has_sol else Status.NO_SOLUTION
+    if term in (TerminationCondition.provenInfeasible, TerminationCondition.locallyInfeasible,
+                TerminationCondition.infeasibleOrUnbounded):
+        # every variable of the model is bounded (flows by demand, steps by n_max), so an
+        # "infeasible or unbounded" verdict can only mean infeasible
+        return Status.INFEASIBLE
+    if term == TerminationCondition.unbounded:
+        return Status.UNBOUNDED
+    if term == TerminationCondition.error:
+        return Status.ERROR
+    return Status.FEASIBLE if has_sol else Status.NO_SOLUTION
+
+
+def relative_gap(objective: float | None, bound: float | None) -> float | None:
+    """|objective - bound| / max(|objective|, 1e-9): HiGHS's definition of the MIP gap."""
+    if objective is None or bound is None or not math.isfinite(bound):
+        return None
+    return abs(objective - bound) / max(abs(objective), 1e-9)
+
+
+def solve_model(m: pyo.ConcreteModel, options: SolveOptions, solver: Highs | None = None) -> tuple[SolveOutcome, Highs]:
+    """Solve the model in memory; load the incumbent into the Pyomo variables when there is one.
+
+    Never raises for a non-optimal stop: the outcome carries the status.
+    """
+    solver = solver or new_solver()
+    res = solver.solve(
+        m,
+        load_solutions=False,
+        raise_exception_on_nonoptimal_result=False,
+        solver_options=options.highs_options(),
+    )
+    status = _status(res.termination_condition, res.solution_status)
+    highs = solver._solver_model  # the highspy.Highs object behind the interface
+    info = highs.getInfo()
+    solve_seconds = float(highs.getRunTime())
+    objective = bound = gap = None
+    if status.has_solution:
+        res.solution_loader.load_vars()
+        objective = float(res.incumbent_objective)
+        bound = float(res.objective_bound) if res.objective_bound is not None else objective
+        if status == Status.OPTIMAL and info.mip_node_count < 0:
+            bound = objective  # an LP solved to optimality
+        gap = relative_gap(objective, bound)
+    nodes = int(info.mip_node_count) if info.mip_node_count >= 0 else None
+    return SolveOutcome(status, objective, bound, gap, solve_seconds, res.termination_condition.name, nodes), solver
+
+
+def fixed_lp_duals(m: pyo.ConcreteModel, solver: Highs, options: SolveOptions) -> tuple[float | None, dict]:
+    """Fix the integer decisions at their incumbent values, relax them to reals, re-solve the LP and
+    return (its objective, duals by constraint). Restores the model afterwards.
+
+    The LP's duals price capacity, demand and rules given the build plan (the MILP has none).
+    """
+    saved = []
+    for var in integer_vars(m):
+        for v in var.values():
+            saved.append((v, v.domain, v.fixed))
+            v.fix(round(v.value or 0.0))
+            v.domain = pyo.Reals
+    try:
+        res = solver.solve(m, load_solutions=False, raise_exception_on_nonoptimal_result=False,
+                           solver_options=options.highs_options())
+        if res.termination_condition != TerminationCondition.convergenceCriteriaSatisfied:
+            return None, {}
+        duals = res.solution_loader.get_duals()
+        return float(res.incumbent_objective), duals
+    finally:
+        for v, domain, fixed in saved:
+            v.domain = domain
+            if not fixed:
+                v.unfix()
+
+
+def write_mps(solver: Highs, path: str | Path) -> Path:
+    """Export the model held by HiGHS (exactly what was solved) as an MPS file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    solver._solver_model.writeModel(str(path))
+    return path
