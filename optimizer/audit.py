@@ -151,8 +151,11 @@ def _expansion_limit(s: Scenario, r: SolveResult) -> np.ndarray:
             out.append(_rel([n], [allowed])[0])
         earliest = row["earliest_start"]
         mine = b[b["plant"] == p]
-        if not pd.isna(earliest) and len(mine):
-            out.append(_rel([float(earliest - mine["start_year"].min())], [0.0])[0])
+        if len(mine):
+            if not pd.isna(earliest):
+                out.append(_rel([float(earliest - mine["start_year"].min())], [0.0])[0])
+            last_start = s.config.end_year - int(row["lead_time_years"])
+            out.append(_rel([float(mine["start_year"].max())], [float(last_start)])[0])
     return np.array(out)
 
 

@@ -36,7 +36,8 @@ err = Console(stderr=True)
 
 
 def _fail_input(exc: InputError) -> None:
-    err.print(f"[bold red]error:[/] {exc.render()}", highlight=False, soft_wrap=True)
+    err.print("error:", style="bold red", end=" ")
+    err.print(exc.render(), markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_INPUT)
 
 
@@ -101,7 +102,11 @@ def audit(
     from .audit import audit_result
     from .results import load_results
 
-    result = load_results(results_dir)
+    try:
+        result = load_results(results_dir)
+    except FileNotFoundError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_INPUT) from None
     try:
         loaded = load_scenario(scenario or result.manifest["source"])
     except InputError as exc:
@@ -148,9 +153,17 @@ def _print_summary(result: SolveResult, target: Path) -> None:
 
     kpis = Table("KPI", "value", "unit", title="KPIs")
     for k in result.kpis.itertuples(index=False):
-        kpis.add_row(k.kpi, f"{k.value:,.4g}", k.unit)
+        kpis.add_row(k.kpi, _number(k.value), k.unit)
     out.print(kpis)
     out.print(f"results: {target}")
+
+
+def _number(value: float) -> str:
+    if value != value:  # NaN
+        return "-"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.4g}"
 
 
 def main() -> None:

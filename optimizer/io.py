@@ -21,6 +21,7 @@ from .validate import validate_tables
 
 CONFIG_FILE = "scenario.yaml"
 CONFIG_SHEET = "scenario"
+TEXT_SETTINGS = {"name", "description", "sources"}  # kept as written, never parsed as YAML
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -126,7 +127,7 @@ def _config_from_sheet(frame: pd.DataFrame, file: str) -> tuple[dict[str, Any], 
             continue
         if isinstance(value, float) and pd.isna(value):
             value = None
-        elif isinstance(value, str):
+        elif isinstance(value, str) and str(key).split(".")[0] not in TEXT_SETTINGS:
             try:
                 value = yaml.safe_load(value)
             except yaml.YAMLError:
@@ -163,10 +164,11 @@ def write_scenario(scenario: Scenario, target: str | Path) -> Path:
     if target.suffix.lower() == ".xlsx":
         target.parent.mkdir(parents=True, exist_ok=True)
         with pd.ExcelWriter(target, engine="openpyxl") as xl:
-            pd.DataFrame(_flatten("", config), columns=["key", "value"]).to_excel(xl, CONFIG_SHEET, index=False)
+            settings = pd.DataFrame(_flatten("", config), columns=["key", "value"])
+            settings.to_excel(xl, sheet_name=CONFIG_SHEET, index=False)
             for table in TABLES:
                 if table.name in scenario.tables:
-                    _export_frame(scenario.tables[table.name]).to_excel(xl, table.name, index=False)
+                    _export_frame(scenario.tables[table.name]).to_excel(xl, sheet_name=table.name, index=False)
         return target
     target.mkdir(parents=True, exist_ok=True)
     (target / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")

@@ -118,7 +118,7 @@ class ModelData:
             "freight": self.freight[p, a],
             "tariff": self.tariff[p, a] * c,
             "carbon": self.carbon_price[t] * self.co2[p, t] / 1000.0,
-            "credit": -self.credit[p, t],
+            "credit": 0.0 - self.credit[p, t],
         }
 
     def unit_cost(self, p: str, a: str, t: int) -> float:
@@ -214,7 +214,10 @@ def _derive(s: Scenario) -> ModelData:
             step_gwh=float(r.step_gwh), step_cost=float(r.step_cost_musd) * fx, max_steps=int(r.max_steps),
             ramp=tuple(r.ramp), fixed_om=float(r.fixed_om_musd_per_gwh) * fx, earliest_start=earliest, fx=fx,
         )
-        starts[r.plant] = tuple(t for t in years if earliest is None or t >= earliest)
+        # a build that cannot deliver inside the horizon has no value there (and, annualised, no
+        # cost either), so it is not offered: no phantom builds in the results
+        last_start = cfg.end_year - int(r.lead_time_years)
+        starts[r.plant] = tuple(t for t in years if (earliest is None or t >= earliest) and t <= last_start)
 
     py = s.tables["plant_years"]
     key = list(zip(py["plant"], py["year"].astype(int)))

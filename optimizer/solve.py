@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+import highspy
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
@@ -73,6 +74,18 @@ class SolveOutcome:
     nodes: int | None = None
 
 
+_scheduler_threads: int | None = None
+
+
+def _use_threads(threads: int) -> None:
+    """HiGHS keeps one global thread pool per process, sized on first use; a later solve asking for
+    another size fails outright. Reset the pool when the size changes (a sweep worker keeps one size)."""
+    global _scheduler_threads
+    if _scheduler_threads is not None and _scheduler_threads != threads:
+        highspy.Highs.resetGlobalScheduler(True)
+    _scheduler_threads = threads
+
+
 def new_solver() -> Highs:
     return Highs()
 
@@ -88,7 +101,7 @@ def _status(term: TerminationCondition, sol: SolutionStatus) -> Status:
         return Status.INFEASIBLE
     if term == TerminationCondition.unbounded:
         return Status.UNBOUNDED
-    if term == TerminationCondition.error:
+    if term in (TerminationCondition.error, TerminationCondition.unknown) and not has_sol:
         return Status.ERROR
     return Status.FEASIBLE if has_sol else Status.NO_SOLUTION
 
@@ -106,11 +119,13 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions, solver: Highs | Non
     Never raises for a non-optimal stop: the outcome carries the status.
     """
     solver = solver or new_solver()
+    highs_options = options.highs_options()
+    _use_threads(int(highs_options["threads"]))
     res = solver.solve(
         m,
         load_solutions=False,
         raise_exception_on_nonoptimal_result=False,
-        solver_options=options.highs_options(),
+        solver_options=highs_options,
     )
     status = _status(res.termination_condition, res.solution_status)
     highs = solver._solver_model  # the highspy.Highs object behind the interface

@@ -27,7 +27,9 @@ def define_open_link(m: pyo.ConcreteModel) -> None:
 
     A candidate site ships nothing before its opening delivers; the capacity row already says so, but
     this disaggregated form is far tighter in the LP relaxation (the classic y_i >= x_ij of facility
-    location). Dual: zero at an integer optimum unless binding with w fractional.
+    location). Where no opening can be online by t the row is x[p,a,v,t] = 0. Dual (LP with the
+    integers fixed): shares the price of an unopened site with ``plant_capacity``; read capacity values
+    from ``plant_capacity``.
     """
     d, ix = m.d, m.ix
     cand = set(ix.candidates)

@@ -8,14 +8,15 @@ import pyomo.environ as pyo
 def define_open_once(m: pyo.ConcreteModel) -> None:
     """``open_once[p]``: sum_s w[p,s] <= 1  for candidate plants p. Dual: none of interest."""
     d, ix = m.d, m.ix
-    m.open_once = pyo.Constraint(list(ix.candidates), rule=lambda _m, p: sum(m.open[p, s] for s in d.starts[p]) <= 1)
+    index = [p for p in ix.candidates if d.starts[p]]
+    m.open_once = pyo.Constraint(index, rule=lambda _m, p: sum(m.open[p, s] for s in d.starts[p]) <= 1)
 
 
 def define_expansion_limit(m: pyo.ConcreteModel) -> None:
     """``expansion_limit[p,t]``: sum_{s<=t} z[p,s] <= n_max[p] (1 if p exists else sum_{s<=t} w[p,s]).
 
     Steps need an open site (started in the same year or before) and stop at n_max[p]. For existing
-    plants only t = tN is written (the earlier rows are implied). Dual: value of one more allowed step.
+    plants only t = tN is written (the earlier rows are implied). Integer variables only: no LP dual.
     """
     d, ix = m.d, m.ix
     t_end = d.years[-1]
@@ -47,16 +48,18 @@ def capex_cash(m: pyo.ConcreteModel, t: int):
 def define_capex_budget(m: pyo.ConcreteModel) -> None:
     """``capex_budget[t]``: sum_p F[p] w[p,t] + G[p] z[p,t] <= B[t]  for years with a budget.
 
-    Cash amounts count in their start year whatever the investment-cost mode. Dual: value of $1M more
-    budget in year t.
+    Cash amounts count in their start year whatever the investment-cost mode. Written only for years
+    in which some build may start. Its row holds integer variables only, so the LP with the integers
+    fixed gives it no dual: the value of more budget needs a MILP re-solve.
     """
     d = m.d
-    index = [t for t in d.years if t in d.capex_budget]
+    can_start = {s for _, s in m.ix.open_idx} | {s for _, s in m.ix.step_idx}
+    index = [t for t in d.years if t in d.capex_budget and t in can_start]
     m.capex_budget = pyo.Constraint(index, rule=lambda _m, t: capex_cash(m, t) <= d.capex_budget[t])
 
 
 def define_total_budget(m: pyo.ConcreteModel) -> None:
     """``total_budget``: sum_t sum_p F[p] w[p,t] + G[p] z[p,t] <= B_total  (if set in scenario.yaml)."""
     limit = m.scenario.config.total_budget_musd
-    if limit is not None:
+    if limit is not None and (m.ix.open_idx or m.ix.step_idx):
         m.total_budget = pyo.Constraint(expr=sum(capex_cash(m, t) for t in m.d.years) <= limit)

@@ -31,9 +31,10 @@ def define_local_content(m: pyo.ConcreteModel) -> None:
 
 
 def define_supplier_share(m: pyo.ConcreteModel) -> None:
-    """``supplier_share[p,a,t]``: sum_v x[p,a,v,t] <= c[a] sum_{p',v} x[p',a,v,t]  where c[a] < 1.
+    """``supplier_share[p,a,t]``: sum_v x[p,a,v,t] <= sigma[a] sum_{p',v} x[p',a,v,t]  where sigma[a] < 1.
 
-    No cell plant supplies more than the share c[a] of assembly plant a's cells in a year.
+    No cell plant supplies more than the share sigma[a] of assembly plant a's cells in a year.
+    Dual: cost of the diversification requirement per GWh ($/kWh, discounted).
     """
     d, ix = m.d, m.ix
     index = [(p, a, t) for (p, a, t) in ix.by_lane_year if d.max_supplier_share[a] < 1.0]
@@ -47,7 +48,9 @@ def define_supplier_share(m: pyo.ConcreteModel) -> None:
 
 
 def define_min_offtake(m: pyo.ConcreteModel) -> None:
-    """``min_offtake[p,t]``: sum_{a,v} x[p,a,v,t] >= M[p,t]  where M[p,t] > 0 (take-or-pay).
+    """``min_offtake[p,t]``: sum_{a,v} x[p,a,v,t] >= M[p,t]  where M[p,t] > 0 (take-or-pay, modelled as
+    a firm minimum: no option to pay instead). A plant with a minimum but no possible flow in the
+    year makes the scenario infeasible (status ``infeasible``).
 
     Dual: cost of the commitment per GWh ($/kWh, discounted).
     """
@@ -67,7 +70,8 @@ def define_co2_cap(m: pyo.ConcreteModel) -> None:
     """``co2_cap[t]``: sum_{p,a,v} e[p,t] x[p,a,v,t] <= E[t]  where a cap is set (kt CO2;
     GWh x kg/kWh = kt). Dual: shadow price of CO2 ($M/kt = $/kg, discounted)."""
     d, ix = m.d, m.ix
-    index = sorted(d.co2_cap)
+    years_with_flows = {f[3] for f in ix.flows}
+    index = sorted(t for t in d.co2_cap if t in years_with_flows)
 
     def rule(_m, t):
         emitted = sum(d.co2[f[0], t] * m.flow[f] for f in ix.flows if f[3] == t)
@@ -80,7 +84,8 @@ def define_single_sourcing(m: pyo.ConcreteModel) -> None:
     """With single sourcing on: ``single_source_pick[a,v]``: sum_p y[p,a,v] = 1, and
     ``single_source_link[p,a,v,t]``: x[p,a,v,t] <= D[a,v,t] y[p,a,v].
 
-    Each (assembly plant, model) takes all its cells from one plant over the horizon.
+    Each (assembly plant, model) takes all its cells from one plant over the horizon. The link rows
+    bind only through the fixed integers in the LP re-solve; their duals price the chosen supplier.
     """
     if not hasattr(m, "source"):
         return
