@@ -12,9 +12,13 @@ from ..scenario import Scenario
 from . import capacity, demand, investment, objective, sourcing, variables
 
 
-def build_model(scenario: Scenario) -> pyo.ConcreteModel:
-    """Build the MILP of a scenario: variables, then each constraint family, then the objective."""
-    m = variables.define_variables(scenario)
+def build_model(scenario: Scenario, mutable: bool = False) -> pyo.ConcreteModel:
+    """Build the MILP of a scenario: parameters and variables, each constraint family, the objective.
+
+    ``mutable`` makes the numeric parameters Pyomo Params that :func:`.params.update_params` can change
+    in place (a sweep worker's model); a single solve builds with plain numbers, which is faster.
+    """
+    m = variables.define_variables(scenario, mutable)
     demand.define_demand_balance(m)
     capacity.define_plant_capacity(m)
     capacity.define_assembly_capacity(m)

@@ -13,7 +13,7 @@ def available_capacity(m: pyo.ConcreteModel, p: str, t: int):
     K0[p,t] + sum_s open_gwh[p] ramp_p(t - s - l[p]) w[p,s] + sum_s g[p] ramp_p(t - s - l[p]) z[p,s]
     """
     d, pl = m.d, m.d.plants[p]
-    expr = d.existing_gwh[p, t]
+    expr = m.par.existing[p, t]
     terms = []
     if pl.candidate and pl.opening_gwh > 0:
         terms += [(pl.opening_gwh * pl.delivered(s, t), m.open[p, s]) for s in d.starts[p]]
@@ -48,6 +48,6 @@ def define_assembly_capacity(m: pyo.ConcreteModel) -> None:
 
     def rule(_m, a, t):
         built = sum(m.flow[f] / (d.pack_kwh[f[2]] * GWH_PER_KWH_VEHICLE * 1000.0) for f in ix.by_assembly_year[a, t])
-        return built <= d.assembly_cap[a, t] / 1000.0
+        return built <= m.par.assembly_cap[a, t] / 1000.0
 
     m.assembly_capacity = pyo.Constraint(index, rule=rule)

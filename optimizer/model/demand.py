@@ -16,7 +16,7 @@ def define_demand_balance(m: pyo.ConcreteModel) -> None:
 
     def rule(_m, a, v, t):
         served = sum(m.flow[f] for f in ix.by_demand.get((a, v, t), ()))
-        return served + (m.unserved[a, v, t] if soft else 0) == d.demand_gwh[a, v, t]
+        return served + (m.unserved[a, v, t] if soft else 0) == m.par.demand[a, v, t]
 
     m.demand_balance = pyo.Constraint(list(d.demand_gwh), rule=rule)
 
@@ -40,6 +40,6 @@ def define_open_link(m: pyo.ConcreteModel) -> None:
         opened = [m.open[p, s] for s in d.starts[p] if pl.online(s, t)]
         if not opened:
             return m.flow[p, a, v, t] == 0
-        return m.flow[p, a, v, t] <= d.demand_gwh[a, v, t] * sum(opened)
+        return m.flow[p, a, v, t] <= m.par.demand[a, v, t] * sum(opened)
 
     m.open_link = pyo.Constraint(index, rule=rule)

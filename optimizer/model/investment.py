@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from .params import SCALAR
+
 
 def define_open_once(m: pyo.ConcreteModel) -> None:
     """``open_once[p]``: sum_s w[p,s] <= 1  for candidate plants p. Dual: none of interest."""
@@ -39,9 +41,8 @@ def define_expansion_limit(m: pyo.ConcreteModel) -> None:
 
 def capex_cash(m: pyo.ConcreteModel, t: int):
     """Cash for openings and steps started in year t: sum_p F[p] w[p,t] + G[p] z[p,t] ($M)."""
-    d = m.d
-    terms = [d.plants[p].opening_cost * m.open[p, s] for p, s in m.ix.open_idx if s == t]
-    terms += [d.plants[p].step_cost * m.steps[p, s] for p, s in m.ix.step_idx if s == t]
+    terms = [m.par.opening_cost[p] * m.open[p, s] for p, s in m.ix.open_idx if s == t]
+    terms += [m.par.step_cost[p] * m.steps[p, s] for p, s in m.ix.step_idx if s == t]
     return sum(terms)
 
 
@@ -55,11 +56,11 @@ def define_capex_budget(m: pyo.ConcreteModel) -> None:
     d = m.d
     can_start = {s for _, s in m.ix.open_idx} | {s for _, s in m.ix.step_idx}
     index = [t for t in d.years if t in d.capex_budget and t in can_start]
-    m.capex_budget = pyo.Constraint(index, rule=lambda _m, t: capex_cash(m, t) <= d.capex_budget[t])
+    m.capex_budget = pyo.Constraint(index, rule=lambda _m, t: capex_cash(m, t) <= m.par.capex_budget[t])
 
 
 def define_total_budget(m: pyo.ConcreteModel) -> None:
     """``total_budget``: sum_t sum_p F[p] w[p,t] + G[p] z[p,t] <= B_total  (if set in scenario.yaml)."""
     limit = m.scenario.config.total_budget_musd
     if limit is not None and (m.ix.open_idx or m.ix.step_idx):
-        m.total_budget = pyo.Constraint(expr=sum(capex_cash(m, t) for t in m.d.years) <= limit)
+        m.total_budget = pyo.Constraint(expr=sum(capex_cash(m, t) for t in m.d.years) <= m.par.total_budget[SCALAR])

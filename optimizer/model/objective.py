@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from .params import SCALAR
+
 COST_CATEGORIES = ("investment", "fixed_om", "cell", "freight", "tariff", "carbon", "credit", "unserved")
 
 
@@ -11,7 +13,7 @@ def nameplate(m: pyo.ConcreteModel, p: str, t: int):
     """Nameplate capacity of p in year t (GWh, not ramped): K0[p,t] plus every opening and step whose
     production has started (s + l[p] <= t)."""
     d, pl = m.d, m.d.plants[p]
-    expr = d.existing_gwh[p, t]
+    expr = m.par.existing[p, t]
     if p in m.ix.candidates and pl.opening_gwh > 0:
         expr = expr + sum(pl.opening_gwh * m.open[p, s] for s in d.starts[p] if pl.online(s, t))
     if p in m.ix.expandable:
@@ -23,21 +25,37 @@ def _cost_terms(m: pyo.ConcreteModel, category: str, t: int):
     d, ix, s = m.d, m.ix, m.scenario
     if category == "investment":
         terms = []
-        for var, idx, cash in ((m.open, ix.open_idx, "opening_cost"), (m.steps, ix.step_idx, "step_cost")):
+        for var, idx, cash in ((m.open, ix.open_idx, m.par.opening_cost), (m.steps, ix.step_idx, m.par.step_cost)):
             for p, y in idx:
                 share = s.charges(p, y).get(t, 0.0)
                 if share > 0:
-                    terms.append(getattr(d.plants[p], cash) * share * var[p, y])
+                    terms.append(cash[p] * share * var[p, y])
         return sum(terms)
     if category == "fixed_om":
-        return sum(d.plants[p].fixed_om * nameplate(m, p, t) for p in d.plants if d.plants[p].fixed_om > 0)
+        return sum(m.par.fixed_om[p] * nameplate(m, p, t) for p in d.plants)
     if category == "unserved":
         if not hasattr(m, "unserved"):
             return 0.0
-        pen = s.config.unserved_penalty_usd_per_kwh
+        pen = m.par.penalty[SCALAR]
         return sum(pen * m.unserved[k] for k in d.demand_gwh if k[2] == t)
     flows = [f for f in ix.flows if f[3] == t]
-    return sum(d.unit_cost_parts(p, a, t)[category] * m.flow[p, a, v, t] for p, a, v, _ in flows)
+    return sum(_lane_cost_part(m, category, p, a, t) * m.flow[p, a, v, t] for p, a, v, _ in flows)
+
+
+def _lane_cost_part(m: pyo.ConcreteModel, category: str, p: str, a: str, t: int):
+    """One part of the per-kWh lane cost (see ``ModelData.unit_cost_parts``), from the parameters."""
+    par = m.par
+    if category == "cell":
+        return par.cell_cost[p, t]
+    if category == "freight":
+        return par.freight[p, a]
+    if category == "tariff":
+        return par.tariff[p, a] * par.cell_cost[p, t]
+    if category == "carbon":
+        return par.carbon_price[t] * par.co2[p, t] / 1000.0
+    if category == "credit":
+        return -par.credit[p, t]
+    raise ValueError(category)
 
 
 def define_objective(m: pyo.ConcreteModel) -> None:

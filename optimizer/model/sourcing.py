@@ -61,7 +61,7 @@ def define_min_offtake(m: pyo.ConcreteModel) -> None:
         shipped = [m.flow[f] for f in ix.by_plant_year.get((p, t), ())]
         if not shipped:
             return pyo.Constraint.Infeasible
-        return sum(shipped) >= d.min_offtake[p, t]
+        return sum(shipped) >= m.par.min_offtake[p, t]
 
     m.min_offtake = pyo.Constraint(index, rule=rule)
 
@@ -74,8 +74,8 @@ def define_co2_cap(m: pyo.ConcreteModel) -> None:
     index = sorted(t for t in d.co2_cap if t in years_with_flows)
 
     def rule(_m, t):
-        emitted = sum(d.co2[f[0], t] * m.flow[f] for f in ix.flows if f[3] == t)
-        return emitted <= d.co2_cap[t]
+        emitted = sum(m.par.co2[f[0], t] * m.flow[f] for f in ix.flows if f[3] == t)
+        return emitted <= m.par.co2_cap[t]
 
     m.co2_cap = pyo.Constraint(index, rule=rule)
 
@@ -89,7 +89,7 @@ def define_single_sourcing(m: pyo.ConcreteModel) -> None:
     """
     if not hasattr(m, "source"):
         return
-    d, ix = m.d, m.ix
+    ix = m.ix
     pairs: dict[tuple[str, str], list[str]] = {}
     for p, a, v in ix.by_arc:
         pairs.setdefault((a, v), []).append(p)
@@ -97,5 +97,5 @@ def define_single_sourcing(m: pyo.ConcreteModel) -> None:
         sorted(pairs), rule=lambda _m, a, v: sum(m.source[p, a, v] for p in pairs[a, v]) == 1
     )
     m.single_source_link = pyo.Constraint(
-        list(ix.flows), rule=lambda _m, p, a, v, t: m.flow[p, a, v, t] <= d.demand_gwh[a, v, t] * m.source[p, a, v]
+        list(ix.flows), rule=lambda _m, p, a, v, t: m.flow[p, a, v, t] <= m.par.demand[a, v, t] * m.source[p, a, v]
     )

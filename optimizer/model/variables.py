@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pyomo.environ as pyo
 
 from ..scenario import ModelData, Scenario
+from .params import define_params
 
 
 @dataclass(frozen=True)
@@ -58,14 +59,15 @@ def _index(d: ModelData) -> ModelIndex:
                       dict(by_arc), open_idx, step_idx, candidates, expandable)
 
 
-def define_variables(scenario: Scenario) -> pyo.ConcreteModel:
-    """Create the model, its index sets and variables (see the module table)."""
+def define_variables(scenario: Scenario, mutable: bool = False) -> pyo.ConcreteModel:
+    """Create the model, its parameters (:mod:`.params`), index sets and variables (see the module table)."""
     d = scenario.data
     ix = _index(d)
     m = pyo.ConcreteModel(name=scenario.name)
     m.scenario = scenario
     m.d = d
     m.ix = ix
+    define_params(m, mutable)
     m.flow = pyo.Var(list(ix.flows), domain=pyo.NonNegativeReals)
     if scenario.config.demand == "soft":
         m.unserved = pyo.Var(list(d.demand_gwh), domain=pyo.NonNegativeReals)
