@@ -108,11 +108,11 @@ def _demand_balance(s: Scenario, r: SolveResult) -> np.ndarray:
 
 def _plant_capacity(s: Scenario, r: SolveResult) -> np.ndarray:
     """sum_{a,v} x[p,a,v,t] <= K0[p,t] + ramped deliveries of the builds."""
-    py = s.tables["plant_years"][["plant", "year", "capacity_gwh"]]
+    py = s.tables["plant_years"][["plant", "year", "capacity_gwh", "availability"]]
     cap = py.merge(delivered_capacity(s, r.builds), on=["plant", "year"], how="left").fillna({"ramped": 0.0})
     prod = r.flows.groupby(["plant", "year"], as_index=False)["gwh"].sum()
     m = cap.merge(prod, on=["plant", "year"], how="left").fillna({"gwh": 0.0})
-    return _rel(m["gwh"], m["capacity_gwh"] + m["ramped"])
+    return _rel(m["gwh"], m["availability"] * (m["capacity_gwh"] + m["ramped"]))
 
 
 def _assembly_capacity(s: Scenario, r: SolveResult) -> np.ndarray:

@@ -145,7 +145,7 @@ def extract_tables(m: pyo.ConcreteModel, outcome: SolveOutcome, duals: dict,
     rows = []
     for p in d.plants:
         for t in d.years:
-            avail = float(pyo.value(available_capacity(m, p, t)))
+            avail = d.availability[p, t] * float(pyo.value(available_capacity(m, p, t)))
             prod = float(production.get((p, t), 0.0))
             mv = -_dual(duals, cap_con, (p, t)) / d.discount[t]
             rows.append((p, t, d.existing_gwh[p, t], float(pyo.value(nameplate(m, p, t))), avail, prod,

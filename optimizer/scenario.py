@@ -95,6 +95,7 @@ class ModelData:
     credit: Mapping[tuple[str, int], float]
     co2: Mapping[tuple[str, int], float]
     min_offtake: Mapping[tuple[str, int], float]
+    availability: Mapping[tuple[str, int], float]
     assembly_cap: Mapping[tuple[str, int], float]  # only where limited
     max_supplier_share: Mapping[str, float]
     pack_kwh: Mapping[str, float]
@@ -227,6 +228,7 @@ def _derive(s: Scenario) -> ModelData:
     credit = dict(zip(key, py["credit_usd_per_kwh"].astype(float)))
     co2 = dict(zip(key, py["co2_kg_per_kwh"].astype(float)))
     offtake = dict(zip(key, py["min_offtake_gwh"].astype(float)))
+    availability = dict(zip(key, py["availability"].astype(float)))
 
     ay = s.tables["assembly_years"]
     assembly_cap = {
@@ -280,6 +282,7 @@ def _derive(s: Scenario) -> ModelData:
     return ModelData(
         years=years, discount=discount, plants=plants, assemblies=tuple(asm["assembly"]), models=tuple(mdl["model"]),
         existing_gwh=existing, cell_cost=cell_cost, credit=credit, co2=co2, min_offtake=offtake,
+        availability=availability,
         assembly_cap=assembly_cap, max_supplier_share=max_share, pack_kwh=pack, demand_gwh=demand_gwh,
         demand_vehicles=demand_veh, arcs=arcs, freight=freight, tariff=tariff, rules=tuple(rules),
         capex_budget=budget, carbon_price=carbon_price, co2_cap=co2_cap,

@@ -127,6 +127,9 @@ PLANT_YEARS = Table(
                required=False, default=0.0, **NONNEG),
         Column("min_offtake_gwh", "float", "GWh/yr", "Take-or-pay: least the plant must ship in the year.",
                required=False, default=0.0, **NONNEG),
+        Column("availability", "float", "fraction",
+               "Share of the plant's whole capacity (existing and new) usable in the year: 0 = outage.",
+               required=False, default=1.0, **SHARE),
     ),
 )
 

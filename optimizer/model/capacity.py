@@ -23,15 +23,17 @@ def available_capacity(m: pyo.ConcreteModel, p: str, t: int):
 
 
 def define_plant_capacity(m: pyo.ConcreteModel) -> None:
-    """``plant_capacity[p,t]``: sum_{a,v} x[p,a,v,t] <= capacity[p,t]  for p in P, t in T with flows.
+    """``plant_capacity[p,t]``: sum_{a,v} x[p,a,v,t] <= alpha[p,t] capacity[p,t]  for p, t with flows.
 
     capacity[p,t] is :func:`available_capacity` (existing, openings and steps, each ramped after its
-    lead time). Dual: value of one more GWh of cell capacity at p in year t ($M/GWh = $/kWh, discounted).
+    lead time); alpha[p,t] is the plant's availability (1, or 0 in an outage year).
+    Dual: value of one more GWh of cell capacity at p in year t ($M/GWh = $/kWh, discounted).
     """
     ix = m.ix
 
     def rule(_m, p, t):
-        return sum(m.flow[f] for f in ix.by_plant_year[p, t]) <= available_capacity(m, p, t)
+        shipped = sum(m.flow[f] for f in ix.by_plant_year[p, t])
+        return shipped <= m.par.availability[p, t] * available_capacity(m, p, t)
 
     m.plant_capacity = pyo.Constraint(sorted(ix.by_plant_year), rule=rule)
 

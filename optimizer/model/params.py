@@ -25,6 +25,7 @@ def param_groups(s: Scenario) -> dict[str, Mapping]:
     d, cfg = s.data, s.config
     return {
         "existing": d.existing_gwh,
+        "availability": d.availability,
         "demand": d.demand_gwh,
         "cell_cost": d.cell_cost,
         "credit": d.credit,
