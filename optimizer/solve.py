@@ -121,6 +121,8 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions, solver: Highs | Non
     solver = solver or new_solver()
     highs_options = options.highs_options()
     _use_threads(int(highs_options["threads"]))
+    previous = solver._solver_model
+    clock_before = previous.getRunTime() if previous is not None else 0.0
     res = solver.solve(
         m,
         load_solutions=False,
@@ -130,7 +132,8 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions, solver: Highs | Non
     status = _status(res.termination_condition, res.solution_status)
     highs = solver._solver_model  # the highspy.Highs object behind the interface
     info = highs.getInfo()
-    solve_seconds = float(highs.getRunTime())
+    # HiGHS's run-time clock accumulates over the life of the Highs object: take this run's share
+    solve_seconds = float(highs.getRunTime()) - (clock_before if highs is previous else 0.0)
     objective = bound = gap = None
     if status.has_solution:
         res.solution_loader.load_vars()

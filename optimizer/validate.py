@@ -50,6 +50,8 @@ def validate_config(raw: object, file: str) -> tuple[ScenarioConfig | None, list
 def _is_blank(series: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(series):
         return series.isna()
+    if series.map(type).isin([str]).all():
+        return series.str.strip() == ""
     as_text = series.map(lambda x: ";".join(map(str, x)) if isinstance(x, (list, tuple)) else x)
     return as_text.isna() | (as_text.astype(str).str.strip() == "")
 
@@ -152,20 +154,23 @@ class _TableChecker:
 
     def _number_column(self, col: Column, series: pd.Series, blank: pd.Series) -> pd.Series:
         numbers = _parse_number(series)
+        numeric_input = pd.api.types.is_numeric_dtype(series)
         not_number = numbers.isna() & ~blank
-        text = series.astype(str)
-        for i in np.flatnonzero(not_number.to_numpy()):
-            self.add(i, col.name, "type", f"'{text.iloc[i]}' is not a number")
         nonfinite = ~blank & numbers.notna() & ~np.isfinite(numbers.fillna(0.0))
-        nonfinite |= ~blank & text.str.strip().str.lower().isin(["nan", "-nan", "+nan"])
+        if not numeric_input:  # a literal "nan" parses to NaN: it is a non-finite number, not a blank
+            spelled_nan = ~blank & series.astype(str).str.strip().str.lower().isin(["nan", "-nan", "+nan"])
+            nonfinite |= spelled_nan
+            not_number &= ~spelled_nan
+        for i in np.flatnonzero(not_number.to_numpy()):
+            self.add(i, col.name, "type", f"'{series.iloc[i]}' is not a number")
         for i in np.flatnonzero(nonfinite.to_numpy()):
-            self.add(i, col.name, "finite", f"'{text.iloc[i]}' is not a finite number")
+            self.add(i, col.name, "finite", f"'{series.iloc[i]}' is not a finite number")
         bad = not_number | nonfinite
         ok = ~blank & ~bad
         if col.kind == "int":
             frac = ok & (numbers != np.round(numbers))
             for i in np.flatnonzero(frac.to_numpy()):
-                self.add(i, col.name, "type", f"'{text.iloc[i]}' is not a whole number")
+                self.add(i, col.name, "type", f"'{series.iloc[i]}' is not a whole number")
         if col.minimum is not None:
             low = ok & (numbers < col.minimum)
             for i in np.flatnonzero(low.to_numpy()):
