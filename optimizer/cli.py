@@ -68,6 +68,52 @@ def solve(
 
 
 @app.command()
+def sweep(
+    sweep_file: Annotated[Path, typer.Argument(help="A sweep file, e.g. scenarios/sweeps/tariffs.yaml.")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Result folder [default: results/<sweep>].")] = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster address [default: RAY_ADDRESS, else local].")]
+    = None,
+    workers: Annotated[int | None, typer.Option(help="Solver workers [default: all CPUs].", min=1)] = None,
+    time_limit: Annotated[float | None, typer.Option(help="HiGHS time limit per scenario (s).", min=0)] = None,
+    batch_size: Annotated[int, typer.Option(help="Scenarios per Ray task.", min=1)] = 4,
+    flush_every: Annotated[int, typer.Option(help="Write results every N scenarios.", min=1)] = 50,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Solve every scenario of a sweep on Ray; re-running solves only what is missing."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from .sweep.runner import run_sweep
+
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                        TimeRemainingColumn(), console=err, disable=quiet)
+    task = progress.add_task(sweep_file.stem, total=None, counts="")
+
+    def on_progress(store, total, skipped) -> None:
+        counts = " ".join(f"{k} {v}" for k, v in sorted(store.counts.items()))
+        progress.update(task, total=total, completed=skipped + sum(store.counts.values()), counts=counts)
+
+    try:
+        with progress:
+            run = run_sweep(sweep_file, out_dir, address=address, workers=workers, time_limit=time_limit,
+                            batch_size=batch_size, flush_every=flush_every, on_progress=on_progress)
+    except InputError as exc:
+        _fail_input(exc)
+    rate = run.solved / run.wall_seconds if run.wall_seconds > 0 else 0.0
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(run.counts.items())) or "nothing new"
+    out.print(f"{run.total} scenarios: {run.skipped} already done, {run.solved} solved ({counts}) on {run.workers} "
+              f"workers in {run.wall_seconds:.1f} s ({rate:.2f}/s); results: {run.out}")
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command()
 def validate(scenario: Annotated[Path, typer.Argument(help="Scenario folder or .xlsx workbook.")]) -> None:
     """Check a scenario and list every problem (file, row, column, rule)."""
     try:

@@ -94,9 +94,14 @@ def _atomic(path: Path, write) -> None:
             tmp.unlink()
 
 
-def load_results(path: str | Path) -> SolveResult:
-    """Read a solve written by :meth:`SolveResult.write` back into a result object."""
+def load_results(path: str | Path):
+    """Read a result folder back: a solve (:class:`SolveResult`) or a sweep (``SweepResult``, with
+    ``summary`` and the long tables carrying a ``scenario_id`` column)."""
     path = Path(path)
+    if (path / "sweep.json").is_file():
+        from .sweep.store import SweepResult
+
+        return SweepResult(path)
     manifest_file = path / "manifest.json"
     if not manifest_file.is_file():
         raise FileNotFoundError(f"{path} holds no manifest.json: not a solve result folder")

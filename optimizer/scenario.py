@@ -139,6 +139,15 @@ class Scenario:
     def __post_init__(self) -> None:
         object.__setattr__(self, "tables", MappingProxyType(dict(self.tables)))
 
+    def __getstate__(self) -> dict:
+        # shipped to sweep workers: the inputs only, never the derived caches
+        return {"config": self.config, "tables": dict(self.tables), "origin": self.origin}
+
+    def __setstate__(self, state: dict) -> None:
+        object.__setattr__(self, "config", state["config"])
+        object.__setattr__(self, "tables", MappingProxyType(state["tables"]))
+        object.__setattr__(self, "origin", state["origin"])
+
     @property
     def name(self) -> str:
         return self.config.name

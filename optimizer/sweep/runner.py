@@ -1,0 +1,227 @@
+"""Running a sweep on Ray: long-lived solver actors, a bounded number of batches in flight, results
+consumed in completion order and written in batches, failed workers replaced and their cases retried.
+
+Ray is imported here only, so a single solve never starts it. With no address (and no RAY_ADDRESS) an
+embedded local Ray is started with one CPU per worker and stopped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..io import load_scenario
+from ..solve import SolveOptions, Status
+from .spec import Case, load_sweep
+from .store import SweepStore
+from .worker import CaseResult, CaseSolver, case_key, failed_result
+
+DEFAULT_TIME_LIMIT = 120.0  # seconds per scenario unless the sweep file or --time-limit says otherwise
+MAX_ATTEMPTS = 3  # a case whose worker dies this many times is recorded as an error
+STALL_GRACE = 60.0  # seconds beyond the solver time limit before a silent worker is killed
+
+
+@dataclass
+class SweepRun:
+    """The outcome of :func:`run_sweep`."""
+
+    out: Path
+    total: int
+    skipped: int  # already complete before this run
+    solved: int
+    counts: dict[str, int]
+    wall_seconds: float
+    workers: int
+    rebuilds: int = 0
+    worker_restarts: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+class _SolverActor:
+    """Body of the Ray actor: one CaseSolver, kept for the whole sweep."""
+
+    def __init__(self, base, options: dict, source: str):
+        self.solver = CaseSolver(base, SolveOptions(**options), source)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def solve_batch(self, items: list[tuple[str, Case]]) -> list[CaseResult]:
+        return [self.solver.solve(key, case) for key, case in items]
+
+    def stats(self) -> dict:
+        return {"solved": self.solver.solved, "rebuilds": self.solver.rebuilds}
+
+
+def _batches(items: Iterator[tuple[str, Case]], size: int) -> Iterator[list[tuple[str, Case]]]:
+    batch: list[tuple[str, Case]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def run_sweep(
+    sweep_file: str | Path,
+    out: str | Path | None = None,
+    *,
+    address: str | None = None,
+    workers: int | None = None,
+    time_limit: float | None = None,
+    batch_size: int = 4,
+    flush_every: int = 50,
+    on_progress: Callable[[SweepStore, int, int], None] | None = None,
+) -> SweepRun:
+    """Solve every case of a sweep not yet complete in ``out``; see the module docstring."""
+    import ray
+    from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+
+    t0 = time.perf_counter()
+    sweep = load_sweep(sweep_file)
+    base = load_scenario(sweep.base_path)
+    opts = {"time_limit": DEFAULT_TIME_LIMIT, "rel_gap": 1e-4, **dict(sweep.options)}
+    if time_limit is not None:
+        opts["time_limit"] = time_limit
+    options = SolveOptions(time_limit=opts["time_limit"], rel_gap=opts["rel_gap"], threads=1, seed=0)
+    out = Path(out) if out is not None else Path("results") / sweep.name
+    meta = {"sweep": sweep.name, "file": str(sweep.path), "base": str(sweep.base_path), "options": options.as_dict(),
+            "parameters": list(sweep.parameter_names), "cases": sweep.count()}
+    store = SweepStore(out, meta, sweep.parameter_names, flush_every=flush_every)
+    total = sweep.count()
+    skipped = 0
+
+    def todo() -> Iterator[tuple[str, Case]]:
+        nonlocal skipped
+        for case in sweep.cases():
+            key = case_key(base.inputs_sha256, case, options.as_dict())
+            if key in store.done:
+                skipped += 1
+                continue
+            yield key, case
+
+    started_here = False
+    if not ray.is_initialized():
+        address = address or os.environ.get("RAY_ADDRESS")
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
+        started_here = True
+    n_workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    actor_cls = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(_SolverActor)
+    base_ref = ray.put(base)
+
+    def new_actor():
+        return actor_cls.remote(base_ref, {"time_limit": options.time_limit, "rel_gap": options.rel_gap,
+                                           "threads": 1, "seed": options.seed}, str(sweep.path))
+
+    actors = [new_actor() for _ in range(n_workers)]
+    idle = deque(range(n_workers))
+    inflight: dict = {}  # ref -> (slot, items, submitted_at)
+    retry: deque[tuple[str, Case]] = deque()
+    attempts: dict[str, int] = {}
+    restarts = 0
+    fresh = _batches(todo(), batch_size)
+    exhausted = False
+    per_case = (options.time_limit or DEFAULT_TIME_LIMIT) + STALL_GRACE
+
+    def lose(slot: int, reason: str) -> None:
+        """The worker in ``slot`` is gone: retry its cases one by one, or record them as errors."""
+        nonlocal restarts
+        for ref, (s, items, _) in list(inflight.items()):
+            if s != slot:
+                continue
+            del inflight[ref]
+            for key, case in items:
+                attempts[key] = attempts.get(key, 0) + 1
+                if attempts[key] >= MAX_ATTEMPTS:
+                    store.add(failed_result(key, case, Status.ERROR, f"{reason} ({attempts[key]} attempts)"))
+                else:
+                    retry.append((key, case))
+        actors[slot] = new_actor()
+        restarts += 1
+        idle.append(slot)
+
+    try:
+        while True:
+            while idle and (retry or not exhausted):
+                if retry:
+                    items = [retry.popleft()]
+                else:
+                    items = next(fresh, None)
+                    if items is None:
+                        exhausted = True
+                        break
+                slot = idle.popleft()
+                inflight[actors[slot].solve_batch.remote(items)] = (slot, items, time.monotonic())
+            if on_progress:
+                on_progress(store, total, skipped)
+            if not inflight:
+                if retry:
+                    continue
+                break
+            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.5)
+            for ref in ready:
+                slot, items, _ = inflight.pop(ref)
+                try:
+                    for result in ray.get(ref):
+                        store.add(result)
+                    idle.append(slot)
+                except RayActorError:
+                    inflight[ref] = (slot, items, 0.0)
+                    lose(slot, "worker died")
+                except RayTaskError as exc:  # an exception escaped CaseSolver: record, keep the worker
+                    for key, case in items:
+                        store.add(failed_result(key, case, Status.ERROR, str(exc).splitlines()[-1]))
+                    idle.append(slot)
+            now = time.monotonic()
+            for ref, (slot, items, submitted) in list(inflight.items()):
+                if submitted and now - submitted > per_case * len(items):
+                    ray.kill(actors[slot], no_restart=True)
+                    try:
+                        ray.get(ref, timeout=5)
+                    except (RayActorError, GetTimeoutError, RayTaskError):
+                        pass
+                    if ref in inflight:
+                        lose(slot, f"worker stalled past {per_case:.0f} s per scenario and was stopped")
+    finally:
+        store.flush()
+        if on_progress:
+            on_progress(store, total, skipped)
+        stats = []
+        for actor in actors:
+            try:
+                stats.append(ray.get(actor.stats.remote(), timeout=10))
+            except Exception:  # a dead or stalled actor has no stats to give
+                pass
+        store.compact()
+        if started_here:
+            ray.shutdown()
+    solved = sum(store.counts.values())
+    return SweepRun(out, total, skipped, solved, dict(store.counts), time.perf_counter() - t0, n_workers,
+                    rebuilds=sum(s["rebuilds"] for s in stats), worker_restarts=restarts)
+
+
+def solve_in_loop(sweep_file: str | Path, limit: int | None = None, rebuild: bool = True) -> list[CaseResult]:
+    """The plain loop, for comparison and tests: every case solved in this process, one after another,
+    rebuilding the model each time (``rebuild``) or reusing it like a worker does."""
+    sweep = load_sweep(sweep_file)
+    base = load_scenario(sweep.base_path)
+    opts = {"time_limit": DEFAULT_TIME_LIMIT, "rel_gap": 1e-4, **dict(sweep.options)}
+    options = SolveOptions(time_limit=opts["time_limit"], rel_gap=opts["rel_gap"], threads=1, seed=0)
+    solver = CaseSolver(base, options, str(sweep.path))
+    results = []
+    for i, case in enumerate(sweep.cases()):
+        if limit is not None and i >= limit:
+            break
+        if rebuild:
+            solver.key = None
+        results.append(solver.solve(case_key(base.inputs_sha256, case, options.as_dict()), case))
+    return results
