@@ -588,3 +588,24 @@ def test_candidate_cannot_supply_unless_opened():
     # open_link is a valid inequality: the capacity row alone already keeps P2 shut.
     assert without(case, "open_link") == approx(5 * 101)
     assert without(case, "open_link", "plant_capacity") == approx(5 * 2)
+
+
+def test_availability_outage_takes_the_whole_plant_out():
+    # P1: 10 GWh at 100 (existing) plus a 4 GWh step started 2026 at $20M, online at once; P2: 10 GWh at 120.
+    # P1 is out (availability 0) in 2027: existing and new capacity both.
+    case = (TinyCase(years=2)
+            .plant("P1", capacity=10, cost=100, step_gwh=4, step_cost_musd=20, max_steps=1,
+                   availability={2027: 0.0})
+            .plant("P2", capacity=10, cost=120)
+            .demand(gwh=5))
+    r = case.solve()
+    # 2026: P1 serves 5 GWh at 101; 2027: P2 serves 5 at 121. The step is never worth its $20M.
+    expected = 5 * 101 + 5 * 121
+    # Without the availability factor P1 would serve both years: 2 * 5 * 101 = 1010.
+    assert optimum(r) == approx(expected)
+    assert builds(r) == set()
+    flows = r.flows.groupby(["plant", "year"])["gwh"].sum()
+    assert flows[("P2", 2027)] == approx(5)
+    cap = r.capacity.set_index(["plant", "year"])
+    assert cap.loc[("P1", 2027), "available_gwh"] == approx(0)
+    assert optimum(case.edit("plant_years", "availability", 1.0, plant="P1").solve()) == approx(2 * 5 * 101)
