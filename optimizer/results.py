@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,13 +79,14 @@ class SolveResult:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         for name in TABLE_NAMES:
-            _atomic(out / f"{name}.parquet", lambda tmp, n=name: self.tables[n].to_parquet(tmp, index=False))
+            atomic_write(out / f"{name}.parquet", lambda tmp, n=name: self.tables[n].to_parquet(tmp, index=False))
         text = json.dumps(self.manifest, indent=2, default=str)
-        _atomic(out / "manifest.json", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        atomic_write(out / "manifest.json", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
         return out
 
 
-def _atomic(path: Path, write) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """Write ``path`` through a temporary name in the same folder and rename it into place."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         write(tmp)

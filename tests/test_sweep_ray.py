@@ -170,3 +170,19 @@ def test_bad_sweep_file_exits_2(tmp_path):
     assert "Traceback" not in proc.stderr
     assert "tarif_rate" in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_a_case_that_keeps_crashing_its_worker_ends_as_error(tmp_path):
+    """Fault injection: the worker process exits whenever it reaches one case. That case is tried a
+    bounded number of times and recorded as `error`; every other case is solved; the sweep exits 0."""
+    path = sample_sweep(tmp_path, 6)
+    env = {**os.environ, "OPTIMIZER_FAULT_CRASH_CASE": "sample-0002"}
+    proc = subprocess.run([sys.executable, "-m", "optimizer", "sweep", str(path), "--out", str(tmp_path / "out"),
+                           "--workers", "2", "--batch-size", "1", "--quiet"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    summary = optimizer.load_results(tmp_path / "out").summary.set_index("case")
+    assert len(summary) == 6
+    assert summary.loc["sample-0002", "status"] == "error"
+    assert "worker died (3 attempts)" in summary.loc["sample-0002", "message"]
+    assert (summary.drop(index="sample-0002")["status"] == "optimal").all()

@@ -23,6 +23,8 @@ from .worker import CaseResult, CaseSolver, case_key, failed_result
 DEFAULT_TIME_LIMIT = 120.0  # seconds per scenario unless the sweep file or --time-limit says otherwise
 MAX_ATTEMPTS = 3  # a case whose worker dies this many times is recorded as an error
 STALL_GRACE = 60.0  # seconds beyond the solver time limit before a silent worker is killed
+# fault injection for tests: a worker that reaches the case named here exits at once, like a crash
+CRASH_CASE_ENV = "OPTIMIZER_FAULT_CRASH_CASE"
 
 
 @dataclass
@@ -51,6 +53,9 @@ class _SolverActor:
         return os.getpid()
 
     def solve_batch(self, items: list[tuple[str, Case]]) -> list[CaseResult]:
+        crash = os.environ.get(CRASH_CASE_ENV)
+        if crash and any(case.name == crash for _, case in items):
+            os._exit(70)
         return [self.solver.solve(key, case) for key, case in items]
 
     def stats(self) -> dict:

@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..results import atomic_write
 from .worker import LONG_TABLES, CaseResult, to_frames
 
 TABLES = ("summary", *LONG_TABLES)
@@ -33,9 +34,7 @@ PART = re.compile(r"^(?P<table>[a-z]+)-(?P<n>\d{6})\.parquet$")
 
 
 def _atomic_write(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def _arrow(frame: pd.DataFrame) -> pa.Table:
