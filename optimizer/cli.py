@@ -106,6 +106,9 @@ def sweep(
                             batch_size=batch_size, flush_every=flush_every, on_progress=on_progress)
     except InputError as exc:
         _fail_input(exc)
+    except RuntimeError as exc:  # the cluster could not run any worker; results so far are kept
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
     rate = run.solved / run.wall_seconds if run.wall_seconds > 0 else 0.0
     counts = ", ".join(f"{v} {k}" for k, v in sorted(run.counts.items())) or "nothing new"
     out.print(f"{run.total} scenarios: {run.skipped} already done, {run.solved} solved ({counts}) on {run.workers} "

@@ -23,6 +23,7 @@ from .worker import CaseResult, CaseSolver, case_key, failed_result
 DEFAULT_TIME_LIMIT = 120.0  # seconds per scenario unless the sweep file or --time-limit says otherwise
 MAX_ATTEMPTS = 3  # a case whose worker dies this many times is recorded as an error
 STALL_GRACE = 60.0  # seconds beyond the solver time limit before a silent worker is killed
+START_TIMEOUT = 60.0  # seconds a replacement worker may take to start before its slot is given up
 # fault injection for tests: a worker that reaches the case named here exits at once, like a crash
 CRASH_CASE_ENV = "OPTIMIZER_FAULT_CRASH_CASE"
 
@@ -127,8 +128,9 @@ def run_sweep(
         return actor_cls.remote(base_ref, {"time_limit": options.time_limit, "rel_gap": options.rel_gap,
                                            "threads": 1, "seed": options.seed}, str(sweep.path))
 
-    actors = [new_actor() for _ in range(n_workers)]
-    idle = deque(range(n_workers))
+    actors: list = [None] * n_workers
+    idle: deque[int] = deque()
+    starting: dict = {}  # ref of the actor's pid() call -> (slot, started_at): not given work until it answers
     inflight: dict = {}  # ref -> (slot, items, submitted_at)
     retry: deque[tuple[str, Case]] = deque()
     attempts: dict[str, int] = {}
@@ -137,8 +139,13 @@ def run_sweep(
     exhausted = False
     per_case = (options.time_limit or DEFAULT_TIME_LIMIT) + STALL_GRACE
 
+    def start(slot: int) -> None:
+        actors[slot] = new_actor()
+        starting[actors[slot].pid.remote()] = (slot, time.monotonic())
+
     def lose(slot: int, reason: str) -> None:
-        """The worker in ``slot`` is gone: retry its cases one by one, or record them as errors."""
+        """The worker in ``slot`` is gone: retry its cases one by one (or record them as errors after
+        MAX_ATTEMPTS) and start a replacement, which gets work once it answers."""
         nonlocal restarts
         for ref, (s, items, _) in list(inflight.items()):
             if s != slot:
@@ -150,10 +157,11 @@ def run_sweep(
                     store.add(failed_result(key, case, Status.ERROR, f"{reason} ({attempts[key]} attempts)"))
                 else:
                     retry.append((key, case))
-        actors[slot] = new_actor()
         restarts += 1
-        idle.append(slot)
+        start(slot)
 
+    for slot in range(n_workers):
+        start(slot)
     try:
         while True:
             while idle and (retry or not exhausted):
@@ -168,12 +176,22 @@ def run_sweep(
                 inflight[actors[slot].solve_batch.remote(items)] = (slot, items, time.monotonic())
             if on_progress:
                 on_progress(store, total, skipped)
-            if not inflight:
-                if retry:
-                    continue
+            work_left = bool(retry) or not exhausted
+            if not inflight and not work_left:
                 break
-            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.5)
+            if not inflight and not starting and not idle:
+                raise RuntimeError("no Ray worker could be started: are there CPUs left in the cluster?")
+            ready, _ = ray.wait(list(inflight) + list(starting), num_returns=1, timeout=0.5)
             for ref in ready:
+                if ref in starting:
+                    slot, _ = starting.pop(ref)
+                    try:
+                        ray.get(ref)
+                        idle.append(slot)
+                    except RayActorError:  # died while starting (its node went away): try again
+                        restarts += 1
+                        start(slot)
+                    continue
                 slot, items, _ = inflight.pop(ref)
                 try:
                     for result in ray.get(ref):
@@ -196,12 +214,19 @@ def run_sweep(
                         pass
                     if ref in inflight:
                         lose(slot, f"worker stalled past {per_case:.0f} s per scenario and was stopped")
+            for ref, (slot, since) in list(starting.items()):
+                # a replacement that cannot be placed (the cluster lost its CPUs) is given up while other
+                # workers carry on; the sweep goes on with fewer workers
+                if now - since > START_TIMEOUT and (idle or inflight or len(starting) > 1):
+                    del starting[ref]
+                    ray.kill(actors[slot], no_restart=True)
+                    actors[slot] = None
     finally:
         store.flush()
         if on_progress:
             on_progress(store, total, skipped)
         stats = []
-        for actor in actors:
+        for actor in (a for a in actors if a is not None):
             try:
                 stats.append(ray.get(actor.stats.remote(), timeout=10))
             except Exception:  # a dead or stalled actor has no stats to give
