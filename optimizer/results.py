@@ -23,8 +23,7 @@ from typing import Any
 import pandas as pd
 import pyomo.environ as pyo
 
-from .model.capacity import available_capacity
-from .model.objective import COST_CATEGORIES, nameplate
+from .model.objective import COST_CATEGORIES
 from .solve import SolveOutcome, Status
 
 TABLE_NAMES = ("flows", "builds", "capacity", "costs", "unmet", "kpis")
@@ -147,24 +146,8 @@ def extract_tables(m: pyo.ConcreteModel, outcome: SolveOutcome, duals: dict,
                 rows.append((p, kind, y, n, n * getattr(pl, gwh_of), y + pl.lead, n * getattr(pl, cash_of)))
     builds = pd.DataFrame(rows, columns=COLUMNS["builds"])
 
-    production = flows.groupby(["plant", "year"])["gwh"].sum().to_dict() if len(flows) else {}
-    cap_con = getattr(m, "plant_capacity", None)
-    rows = []
-    for p in d.plants:
-        for t in d.years:
-            avail = d.availability[p, t] * float(pyo.value(available_capacity(m, p, t)))
-            prod = float(production.get((p, t), 0.0))
-            mv = -_dual(duals, cap_con, (p, t)) / d.discount[t]
-            rows.append((p, t, d.existing_gwh[p, t], float(pyo.value(nameplate(m, p, t))), avail, prod,
-                         prod / avail if avail > EPS else float("nan"), mv))
-    capacity = pd.DataFrame(rows, columns=COLUMNS["capacity"])
-
-    rows = []
-    for k in COST_CATEGORIES:
-        for t in d.years:
-            nominal = float(pyo.value(m.cost[k, t]))
-            rows.append((t, k, nominal, nominal * d.discount[t]))
-    costs = pd.DataFrame(rows, columns=COLUMNS["costs"])
+    capacity = _capacity_table(m, builds, flows, duals)
+    costs = _costs_table(m, x, builds, capacity)
 
     served = flows.groupby(["assembly", "model", "year"])["gwh"].sum().to_dict() if len(flows) else {}
     u = m.unserved.extract_values() if hasattr(m, "unserved") else {}
@@ -177,6 +160,50 @@ def extract_tables(m: pyo.ConcreteModel, outcome: SolveOutcome, duals: dict,
 
     kpis = _kpis(s, outcome, flows, builds, capacity, costs, unmet, lp_objective)
     return {"flows": flows, "builds": builds, "capacity": capacity, "costs": costs, "unmet": unmet, "kpis": kpis}
+
+
+def _capacity_table(m: pyo.ConcreteModel, builds: pd.DataFrame, flows: pd.DataFrame, duals: dict) -> pd.DataFrame:
+    """Per plant and year, from the builds (the same delivery rules as the model's capacity rows):
+    nameplate = K0 + online builds; available = alpha (K0 + ramped builds)."""
+    d = m.d
+    nameplate = {(p, t): d.existing_gwh[p, t] for p in d.plants for t in d.years}
+    ramped = dict(nameplate)
+    for b in builds.itertuples(index=False):
+        pl = d.plants[b.plant]
+        for t in d.years:
+            nameplate[b.plant, t] += b.gwh * pl.online(b.start_year, t)
+            ramped[b.plant, t] += b.gwh * pl.delivered(b.start_year, t)
+    production = flows.groupby(["plant", "year"])["gwh"].sum().to_dict() if len(flows) else {}
+    cap_con = getattr(m, "plant_capacity", None)
+    rows = []
+    for (p, t), plate in nameplate.items():
+        avail = d.availability[p, t] * ramped[p, t]
+        prod = float(production.get((p, t), 0.0))
+        rows.append((p, t, d.existing_gwh[p, t], plate, avail, prod, prod / avail if avail > EPS else float("nan"),
+                     -_dual(duals, cap_con, (p, t)) / d.discount[t]))
+    return pd.DataFrame(rows, columns=COLUMNS["capacity"])
+
+
+def _costs_table(m: pyo.ConcreteModel, x: dict, builds: pd.DataFrame, capacity: pd.DataFrame) -> pd.DataFrame:
+    """Nominal and discounted cost by category and year, from the solution values (they add up to the
+    objective: the terms of ``objective.define_objective``, evaluated)."""
+    d, s = m.d, m.scenario
+    nominal = {(k, t): 0.0 for k in COST_CATEGORIES for t in d.years}
+    for (p, a, _v, t), q in x.items():
+        if q:
+            for k, unit in d.unit_cost_parts(p, a, t).items():
+                nominal[k, t] += unit * q
+    for b in builds.itertuples(index=False):
+        for t, share in s.charges(b.plant, b.start_year).items():
+            nominal["investment", t] += b.cash_musd * share
+    for c in capacity.itertuples(index=False):
+        nominal["fixed_om", c.year] += d.plants[c.plant].fixed_om * c.nameplate_gwh
+    if hasattr(m, "unserved"):
+        pen = s.config.unserved_penalty_usd_per_kwh
+        for (_a, _v, t), u in m.unserved.extract_values().items():
+            nominal["unserved", t] += pen * (u or 0.0)
+    rows = [(t, k, nominal[k, t], nominal[k, t] * d.discount[t]) for k in COST_CATEGORIES for t in d.years]
+    return pd.DataFrame(rows, columns=COLUMNS["costs"])
 
 
 def _kpis(s, outcome, flows, builds, capacity, costs, unmet, lp_objective) -> pd.DataFrame:

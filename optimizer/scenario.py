@@ -166,13 +166,17 @@ class Scenario:
 
     def derive(self, tables: Mapping[str, pd.DataFrame] | None = None, **settings: object) -> Scenario:
         """A new, re-validated scenario with some tables replaced and some settings changed."""
-        from .io import scenario_from_tables
+        from .validate import validate_tables
 
-        merged = dict(self.tables)
-        merged.update(tables or {})
+        changed = dict(tables or {})
+        unchanged = {name: frame for name, frame in self.tables.items() if name not in changed}
         config = self.config.model_dump()
         config.update(settings)
-        return scenario_from_tables(merged, config, origin=self.origin)
+        if config["start_year"] != self.config.start_year or config["end_year"] != self.config.end_year:
+            unchanged = {}  # a new horizon: every year column is checked again
+        raw = {**unchanged, **changed}
+        config_typed, typed = validate_tables(raw, config, lambda name: f"{self.origin}:{name}", trusted=unchanged)
+        return Scenario(config=config_typed, tables=typed, origin=self.origin)
 
     @cached_property
     def inputs_sha256(self) -> str:

@@ -153,46 +153,41 @@ class _TableChecker:
         return pd.Series(values, dtype=object)
 
     def _number_column(self, col: Column, series: pd.Series, blank: pd.Series) -> pd.Series:
-        numbers = _parse_number(series)
-        numeric_input = pd.api.types.is_numeric_dtype(series)
-        not_number = numbers.isna() & ~blank
-        nonfinite = ~blank & numbers.notna() & ~np.isfinite(numbers.fillna(0.0))
-        if not numeric_input:  # a literal "nan" parses to NaN: it is a non-finite number, not a blank
-            spelled_nan = ~blank & series.astype(str).str.strip().str.lower().isin(["nan", "-nan", "+nan"])
+        numbers = _parse_number(series).to_numpy(dtype=float)
+        blank_ = blank.to_numpy(dtype=bool)
+        not_number = np.isnan(numbers) & ~blank_
+        nonfinite = ~blank_ & ~np.isnan(numbers) & ~np.isfinite(numbers)
+        if not pd.api.types.is_numeric_dtype(series):  # a literal "nan" parses to NaN: not finite, not blank
+            spelled_nan = ~blank_ & series.astype(str).str.strip().str.lower().isin(["nan", "-nan", "+nan"]).to_numpy()
             nonfinite |= spelled_nan
             not_number &= ~spelled_nan
-        for i in np.flatnonzero(not_number.to_numpy()):
+        for i in np.flatnonzero(not_number):
             self.add(i, col.name, "type", f"'{series.iloc[i]}' is not a number")
-        for i in np.flatnonzero(nonfinite.to_numpy()):
+        for i in np.flatnonzero(nonfinite):
             self.add(i, col.name, "finite", f"'{series.iloc[i]}' is not a finite number")
-        bad = not_number | nonfinite
-        ok = ~blank & ~bad
+        ok = ~blank_ & ~not_number & ~nonfinite
+        checked = np.where(ok, numbers, 0.0)
         if col.kind == "int":
-            frac = ok & (numbers != np.round(numbers))
-            for i in np.flatnonzero(frac.to_numpy()):
+            for i in np.flatnonzero(ok & (checked != np.round(checked))):
                 self.add(i, col.name, "type", f"'{series.iloc[i]}' is not a whole number")
         if col.minimum is not None:
-            low = ok & (numbers < col.minimum)
-            for i in np.flatnonzero(low.to_numpy()):
-                self.add(i, col.name, "range", f"{numbers.iloc[i]:g} is below the minimum {col.minimum:g}")
+            for i in np.flatnonzero(ok & (checked < col.minimum)):
+                self.add(i, col.name, "range", f"{numbers[i]:g} is below the minimum {col.minimum:g}")
         if col.maximum is not None:
-            high = ok & (numbers > col.maximum)
-            for i in np.flatnonzero(high.to_numpy()):
-                self.add(i, col.name, "range", f"{numbers.iloc[i]:g} is above the maximum {col.maximum:g}")
+            for i in np.flatnonzero(ok & (checked > col.maximum)):
+                self.add(i, col.name, "range", f"{numbers[i]:g} is above the maximum {col.maximum:g}")
         if col.name == "year" and self.horizon is not None:
             lo, hi = self.horizon
-            out = ok & ((numbers < lo) | (numbers > hi))
-            for i in np.flatnonzero(out.to_numpy()):
-                self.add(i, col.name, "horizon", f"year {numbers.iloc[i]:g} is outside the horizon {lo}-{hi}")
-        if col.kind == "int":
-            filled = numbers.where(ok, np.nan)
-            if col.default is not None:
-                filled = filled.fillna(col.default)
-            return filled.astype("Int64") if filled.isna().any() else filled.astype("int64")
-        filled = numbers.where(ok, np.nan)
+            for i in np.flatnonzero(ok & ((checked < lo) | (checked > hi))):
+                self.add(i, col.name, "horizon", f"year {numbers[i]:g} is outside the horizon {lo}-{hi}")
+        filled = np.where(ok, numbers, np.nan)
         if col.default is not None:
-            filled = filled.fillna(float(col.default))
-        return filled.astype(float)
+            filled = np.where(np.isnan(filled), float(col.default), filled)
+        if col.kind == "int":
+            if np.isnan(filled).any():
+                return pd.Series(filled).astype("Int64")
+            return pd.Series(filled.astype("int64"))
+        return pd.Series(filled)
 
     def _keys(self, typed: pd.DataFrame) -> None:
         key = list(self.table.key)
@@ -207,12 +202,16 @@ def validate_tables(
     raw_tables: Mapping[str, pd.DataFrame | None],
     raw_config: object,
     file_of: Callable[[str], str],
+    trusted: Mapping[str, pd.DataFrame] | None = None,
 ) -> tuple[ScenarioConfig, dict[str, pd.DataFrame]]:
     """Validate raw tables (cells as read) and settings; return typed tables or raise InputError.
 
     ``raw_tables`` maps a table name to its frame, or ``None`` where the file or sheet is absent.
     ``file_of(name)`` names the file a table came from, for the messages (``scenario`` for settings).
+    ``trusted`` holds typed tables that passed these checks before (a derived scenario's unchanged
+    tables): they skip the per-table checks but take part in the checks across tables.
     """
+    trusted = trusted or {}
     problems: list[Problem] = []
     config, config_problems = validate_config(raw_config, file_of("scenario"))
     problems += config_problems
@@ -226,6 +225,9 @@ def validate_tables(
 
     typed: dict[str, pd.DataFrame] = {}
     for table in TABLES:
+        if table.name in trusted:
+            typed[table.name] = trusted[table.name]
+            continue
         frame = raw_tables.get(table.name)
         if frame is None:
             if table.required:
