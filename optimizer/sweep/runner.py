@@ -8,6 +8,7 @@ embedded local Ray is started with one CPU per worker and stopped at the end.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from .spec import Case, load_sweep
 from .store import SweepStore
 from .worker import CaseResult, CaseSolver, case_key, failed_result
 
+LOOPBACK_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 DEFAULT_TIME_LIMIT = 120.0  # seconds per scenario unless the sweep file or --time-limit says otherwise
 MAX_ATTEMPTS = 3  # a case whose worker dies this many times is recorded as an error
 STALL_GRACE = 60.0  # seconds beyond the solver time limit before a silent worker is killed
@@ -86,6 +88,10 @@ def run_sweep(
     on_progress: Callable[[SweepStore, int, int], None] | None = None,
 ) -> SweepRun:
     """Solve every case of a sweep not yet complete in ``out``; see the module docstring."""
+    if not (address or os.environ.get("RAY_ADDRESS")) and "ray" not in sys.modules:
+        # An embedded Ray is for this machine only: keep it on 127.0.0.1. Ray reads this switch (its
+        # single-machine mode, the default on macOS and Windows) once, when it is imported.
+        os.environ.setdefault(LOOPBACK_ONLY_ENV, "0")
     import ray
     from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
