@@ -245,19 +245,24 @@ def test_jobs_api_and_drivers_need_the_token(cluster, tmp_path):
     driver = subprocess.Popen([sys.executable, "-c", attach], env={**wrong_token,
                               "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
-    # the same driver with the token attaches (so the refusal above is the token's doing)
-    with_token = cluster.client(sys.executable, "-c", attach, timeout=120)
-    assert with_token.returncode == 0 and "attached" in with_token.stdout, with_token.stderr
-    for env, answer in ((no_token, "Authentication required"), (wrong_token, "Authentication failed")):
-        refused = subprocess.run(["ray", "job", "submit", "--", "echo", marker], cwd=tmp_path, env=env,
-                                 capture_output=True, text=True, timeout=120)
-        assert refused.returncode != 0
-        assert answer in refused.stdout + refused.stderr
-    with urllib.request.urlopen(urllib.request.Request(
-            jobs, headers={"Authorization": f"Bearer {cluster.token}"}), timeout=30) as response:
-        listed = json.loads(response.read())
-    assert not [j for j in listed if marker in (j.get("entrypoint") or "")], "a refused submission ran"
-    out, _ = driver.communicate(timeout=180)
+    try:
+        # the same driver with the token attaches (so the refusal above is the token's doing)
+        with_token = cluster.client(sys.executable, "-c", attach, timeout=120)
+        assert with_token.returncode == 0 and "attached" in with_token.stdout, with_token.stderr
+        for env, answer in ((no_token, "Authentication required"), (wrong_token, "Authentication failed")):
+            refused = subprocess.run(["ray", "job", "submit", "--", "echo", marker], cwd=tmp_path, env=env,
+                                     capture_output=True, text=True, timeout=120)
+            assert refused.returncode != 0
+            assert answer in refused.stdout + refused.stderr
+        with urllib.request.urlopen(urllib.request.Request(
+                jobs, headers={"Authorization": f"Bearer {cluster.token}"}), timeout=30) as response:
+            listed = json.loads(response.read())
+        assert not [j for j in listed if marker in (j.get("entrypoint") or "")], "a refused submission ran"
+        out, _ = driver.communicate(timeout=180)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.communicate()
     assert driver.returncode != 0 and "attached" not in out, out
 
 
@@ -410,21 +415,23 @@ def test_embedded_sweep_listens_on_loopback_only(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "optimizer", "sweep", "scenarios/sweeps/smoke.yaml", "--out",
                              str(tmp_path / "out"), "--workers", "2", "--quiet"], cwd=ROOT, env=base_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    root = psutil.Process(proc.pid)
     sockets = set()
-    while proc.poll() is None:
-        try:
-            tree = [root, *root.children(recursive=True)]
-        except psutil.Error:
-            break
-        for p in tree:
+    try:
+        root = psutil.Process(proc.pid)
+        while proc.poll() is None:
             try:
-                sockets |= {(p.name(), c.laddr.ip, c.laddr.port) for c in p.net_connections(kind="tcp")
-                            if c.status == psutil.CONN_LISTEN}
+                tree = [root, *root.children(recursive=True)]
             except psutil.Error:
-                continue
-        time.sleep(0.2)
-    _, stderr = proc.communicate(timeout=300)
+                break
+            for p in tree:
+                try:
+                    sockets |= {(p.name(), c.laddr.ip, c.laddr.port) for c in p.net_connections(kind="tcp")
+                                if c.status == psutil.CONN_LISTEN}
+                except psutil.Error:
+                    continue
+            time.sleep(0.2)
+    finally:
+        _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr
     assert sockets, "no listening socket seen"
     public = {s for s in sockets if s[1] not in LOOPBACK}

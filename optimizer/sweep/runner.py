@@ -65,6 +65,11 @@ class _SolverActor:
         return {"solved": self.solver.solved, "rebuilds": self.solver.rebuilds}
 
 
+def _is_loopback(address: str) -> bool:
+    host = address.split("://")[-1].rsplit(":", 1)[0].strip("[]")
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
 def _batches(items: Iterator[tuple[str, Case]], size: int) -> Iterator[list[tuple[str, Case]]]:
     batch: list[tuple[str, Case]] = []
     for item in items:
@@ -88,9 +93,11 @@ def run_sweep(
     on_progress: Callable[[SweepStore, int, int], None] | None = None,
 ) -> SweepRun:
     """Solve every case of a sweep not yet complete in ``out``; see the module docstring."""
-    if not (address or os.environ.get("RAY_ADDRESS")) and "ray" not in sys.modules:
-        # An embedded Ray is for this machine only: keep it on 127.0.0.1. Ray reads this switch (its
-        # single-machine mode, the default on macOS and Windows) once, when it is imported.
+    target = address or os.environ.get("RAY_ADDRESS")
+    if (not target or _is_loopback(target)) and "ray" not in sys.modules:
+        # An embedded Ray, or a cluster on this machine's loopback, is for this machine only: keep it on
+        # 127.0.0.1 (otherwise Ray rewrites loopback to the outward IP and listens on every interface).
+        # Ray reads this switch (its single-machine mode, the default on macOS and Windows) at import.
         os.environ.setdefault(LOOPBACK_ONLY_ENV, "0")
     import ray
     from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
