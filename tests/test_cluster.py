@@ -40,6 +40,7 @@ import pandas as pd
 import psutil
 import pytest
 import yaml
+from sample_sweeps import sample_sweep
 
 import optimizer
 from optimizer.sweep.runner import solve_in_loop
@@ -282,33 +283,6 @@ def test_ray_job_submit_runs_a_sweep(cluster, tmp_path):
     assert set(summary["case_key"]) == set(local)
     for key, objective in zip(summary["case_key"], summary["objective"]):
         assert objective == pytest.approx(local[key], rel=2e-4)  # the smoke sweep's gap is 1e-4
-
-
-def sample_sweep(folder: Path, count: int) -> Path:
-    """A seeded Monte Carlo on the base case (as in test_sweep_ray), solved to a 1e-6 gap."""
-    path = folder / "mc.yaml"
-    path.write_text(f"""
-name: mc
-base: {BASE}
-include_base: false
-options: {{time_limit: 60, rel_gap: 1.0e-6}}
-samples:
-  count: {count}
-  seed: 7
-  method: lhs
-  parameters:
-    demand: {{distribution: triangular, low: 0.7, mode: 1.0, high: 1.3,
-              change: {{table: demand, column: vehicles, op: scale}}}}
-    cn_us_tariff: {{distribution: uniform, low: 0.25, high: 1.0,
-                    change: {{table: lanes, column: tariff_rate, op: set,
-                              where: {{plant.country: CN, assembly.country: US}}}}}}
-    capex: {{distribution: uniform, low: 0.6, high: 1.6,
-             change: [{{table: plants, column: step_cost_musd, op: scale}},
-                      {{table: plants, column: opening_cost_musd, op: scale}}]}}
-    carbon: {{distribution: uniform, low: 0, high: 200,
-              change: {{table: years, column: carbon_price_usd_per_t, op: set}}}}
-""")
-    return path
 
 
 def solver_actors(processes: list[psutil.Process]) -> list[psutil.Process]:
