@@ -112,7 +112,6 @@ def run_sweep(
     out = Path(out) if out is not None else Path("results") / sweep.name
     meta = {"sweep": sweep.name, "file": str(sweep.path), "base": str(sweep.base_path), "options": options.as_dict(),
             "parameters": list(sweep.parameter_names), "cases": sweep.count()}
-    store = SweepStore(out, meta, sweep.parameter_names, flush_every=flush_every)
     total = sweep.count()
     skipped = 0
 
@@ -133,6 +132,9 @@ def run_sweep(
         else:
             ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
         started_here = True
+    # the results folder is created only once Ray has accepted this driver: a refused connection
+    # leaves nothing behind
+    store = SweepStore(out, meta, sweep.parameter_names, flush_every=flush_every)
     n_workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
     actor_cls = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(_SolverActor)
     base_ref = ray.put(base)
