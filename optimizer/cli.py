@@ -1,4 +1,4 @@
-"""The command line: ``optimizer solve | validate | export | audit``.
+"""The command line: ``optimizer solve | sweep | robust | validate | export | audit``.
 
 Exit codes: 0 a solution was found (or the input is valid), 2 bad input or usage, 3 no solution
 (infeasible, unbounded, or none found in time).
@@ -166,6 +166,62 @@ def audit(
         table.add_row(row.family, str(row.checked), str(row.violations), f"{row.worst:.2e}")
     out.print(table)
     raise typer.Exit(0 if int(report["violations"].sum()) == 0 else 1)
+
+
+@app.command()
+def robust(
+    sweep_file: Annotated[Path, typer.Argument(help="A sweep file whose scenarios are the futures to plan for.")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Result folder [default: results/<sweep>].")] = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster address [default: RAY_ADDRESS, else local].")]
+    = None,
+    workers: Annotated[int | None, typer.Option(help="Ray workers [default: all CPUs].", min=1)] = None,
+    time_limit: Annotated[float | None, typer.Option(help="HiGHS time limit per scenario (s).", min=0)] = None,
+    regret: Annotated[bool, typer.Option("--regret/--no-regret", help="Cross-evaluate every plan.")] = True,
+    stochastic: Annotated[bool, typer.Option("--stochastic/--no-stochastic",
+                                             help="Solve the two-stage extensive form.")] = True,
+    decision_year: Annotated[int | None, typer.Option(help="Share only builds started up to this year "
+                                                           "[default: every year].")] = None,
+    cvar_weight: Annotated[float, typer.Option(help="Weight lambda of CVaR in the stochastic objective.", min=0)]
+    = 0.0,
+    cvar_alpha: Annotated[float, typer.Option(help="CVaR level alpha (the worst 1 - alpha of outcomes).", min=0,
+                                              max=0.999)] = 0.95,
+    ef_time_limit: Annotated[float, typer.Option(help="HiGHS time limit of the extensive form (s).", min=0)]
+    = 1800.0,
+    threads: Annotated[int | None, typer.Option(help="HiGHS threads for the extensive form.", min=1)] = None,
+) -> None:
+    """One build plan for many futures: the regret matrix of a sweep's plans and a two-stage stochastic plan."""
+    from .robust.run import run_robust
+
+    try:
+        run = run_robust(sweep_file, out_dir, address=address, workers=workers, time_limit=time_limit, regret=regret,
+                         stochastic=stochastic, decision_year=decision_year, cvar_weight=cvar_weight,
+                         cvar_alpha=cvar_alpha, ef_time_limit=ef_time_limit, ef_threads=threads)
+    except InputError as exc:
+        _fail_input(exc)
+    out.print(f"{len(run.scenarios)} scenarios, {run.plans['plan'].nunique()} distinct plans"
+              + (f"; left out (no solution): {', '.join(run.left_out)}" if run.left_out else ""))
+    if len(run.plan_summary):
+        table = Table(title="Plans across the scenarios ($M, discounted)")
+        for col in ("plan", "expected cost", "max regret", "optimal in", "worst scenario", "pick"):
+            table.add_column(col, justify="left" if col in ("plan", "worst scenario", "pick") else "right")
+        ranked = run.plan_summary.sort_values("expected_cost_musd")
+        for r in ranked.itertuples():
+            pick = ", ".join(name for name, flag in (("least max regret", r.least_max_regret),
+                                                     ("least expected cost", r.least_expected_cost)) if flag)
+            table.add_row(r.plan, _number(r.expected_cost_musd), _number(r.max_regret_musd), str(r.optimal_in),
+                          str(r.worst_scenario), pick)
+        out.print(table)
+        for r in ranked.itertuples():
+            out.print(f"  {r.plan}: {r.label}", highlight=False)
+    if run.stochastic is not None:
+        st = run.stochastic
+        f = st.figures
+        out.print(f"stochastic plan ({st.status.value}): {st.plan.label()}")
+        out.print("  " + "  ".join(f"{k} {_number(f[k])}" for k in ("RP", "EEV", "VSS", "WS", "EVPI")
+                                   if f.get(k) is not None))
+    out.print(f"results: {run.out / 'robust'}")
+    solved = run.stochastic is None or run.stochastic.status.has_solution
+    raise typer.Exit(EXIT_OK if run.scenarios and solved else EXIT_NO_SOLUTION)
 
 
 def _print_summary(result: SolveResult, target: Path) -> None:

@@ -86,8 +86,19 @@ def _use_threads(threads: int) -> None:
     _scheduler_threads = threads
 
 
-def new_solver() -> Highs:
-    return Highs()
+AUTO_UPDATE_FLAGS = ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
+                     "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
+                     "update_vars", "update_named_expressions", "update_objective", "update_parameters")
+
+
+def new_solver(manual_updates: bool = False) -> Highs:
+    """The persistent HiGHS interface. ``manual_updates`` switches its scan for changes off before each
+    solve: the caller pushes what it changed (``update_parameters``, ``update_variables``)."""
+    solver = Highs()
+    if manual_updates:
+        for flag in AUTO_UPDATE_FLAGS:
+            setattr(solver.config.auto_updates, flag, False)
+    return solver
 
 
 def _status(term: TerminationCondition, sol: SolutionStatus) -> Status:

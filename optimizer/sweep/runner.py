@@ -70,6 +70,33 @@ def _is_loopback(address: str) -> bool:
     return host in ("127.0.0.1", "localhost", "::1")
 
 
+def import_ray(address: str | None = None):
+    """Import Ray, first keeping an embedded Ray (or a cluster on this machine's loopback) on 127.0.0.1:
+    otherwise Ray rewrites loopback to the outward IP and listens on every interface. Ray reads this
+    switch (its single-machine mode, the default on macOS and Windows) at import."""
+    target = address or os.environ.get("RAY_ADDRESS")
+    if (not target or _is_loopback(target)) and "ray" not in sys.modules:
+        os.environ.setdefault(LOOPBACK_ONLY_ENV, "0")
+    import ray
+
+    return ray
+
+
+def connect_ray(address: str | None = None, workers: int | None = None) -> bool:
+    """Attach to the cluster at ``address`` (or ``RAY_ADDRESS``), or start an embedded Ray with one CPU
+    per worker; nothing when Ray is already up in this process. True when this call started it (the
+    caller then shuts it down)."""
+    ray = import_ray(address)
+    if ray.is_initialized():
+        return False
+    address = address or os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, log_to_driver=False)
+    else:
+        ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
+    return True
+
+
 def _batches(items: Iterator[tuple[str, Case]], size: int) -> Iterator[list[tuple[str, Case]]]:
     batch: list[tuple[str, Case]] = []
     for item in items:
@@ -93,13 +120,7 @@ def run_sweep(
     on_progress: Callable[[SweepStore, int, int], None] | None = None,
 ) -> SweepRun:
     """Solve every case of a sweep not yet complete in ``out``; see the module docstring."""
-    target = address or os.environ.get("RAY_ADDRESS")
-    if (not target or _is_loopback(target)) and "ray" not in sys.modules:
-        # An embedded Ray, or a cluster on this machine's loopback, is for this machine only: keep it on
-        # 127.0.0.1 (otherwise Ray rewrites loopback to the outward IP and listens on every interface).
-        # Ray reads this switch (its single-machine mode, the default on macOS and Windows) at import.
-        os.environ.setdefault(LOOPBACK_ONLY_ENV, "0")
-    import ray
+    ray = import_ray(address)
     from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
     t0 = time.perf_counter()
@@ -124,14 +145,7 @@ def run_sweep(
                 continue
             yield key, case
 
-    started_here = False
-    if not ray.is_initialized():
-        address = address or os.environ.get("RAY_ADDRESS")
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
-        started_here = True
+    started_here = connect_ray(address, workers)
     # the results folder is created only once Ray has accepted this driver: a refused connection
     # leaves nothing behind
     store = SweepStore(out, meta, sweep.parameter_names, flush_every=flush_every)

@@ -76,13 +76,8 @@ class CaseSolver:
 
     def _fresh(self, scenario: Scenario) -> None:
         self.model = build_model(scenario, mutable=True)
-        self.solver = new_solver()
-        auto = self.solver.config.auto_updates
-        # the model's structure never changes in place: only parameters do, pushed by hand below
-        for flag in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
-                     "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
-                     "update_vars", "update_named_expressions", "update_objective", "update_parameters"):
-            setattr(auto, flag, False)
+        # the model's structure never changes in place: only parameters do, pushed by hand in solve()
+        self.solver = new_solver(manual_updates=True)
         self.key = structure_key(scenario)
         self.rebuilds += 1
 
@@ -133,7 +128,8 @@ def to_frames(results: list[CaseResult], parameter_names: tuple[str, ...]) -> di
     rows = []
     for r in results:
         row = {"scenario_id": r.scenario_id, "case_key": r.case_key, "case": r.name}
-        row.update({p: _param_value(r.params.get(p)) for p in parameter_names})
+        # the ``case`` parameter of named cases is their name: the ``case`` column already holds it
+        row.update({p: _param_value(r.params.get(p)) for p in parameter_names if p != "case"})
         row.update(status=r.status, objective=r.objective, bound=r.bound, gap=r.gap, solve_seconds=r.solve_seconds,
                    wall_seconds=r.wall_seconds, rebuilt=r.rebuilt, message=r.message)
         row.update(r.kpis)

@@ -1,0 +1,281 @@
+"""Two-stage stochastic programme, solved as its extensive form with HiGHS.
+
+Scenarios k = 1..K with probabilities pi_k (they sum to 1). Each scenario keeps its own copy of the
+model (flows, unserved demand, single-source picks, and builds after the decision year); the builds
+started up to the decision year D are shared, by non-anticipativity:
+
+    open_k[p,s] = W[p,s],  steps_k[p,s] = Z[p,s]   for every k and every start year s <= D
+
+(every year when D is not given). The objective is the expected discounted cost plus an optional CVaR
+term on the scenario costs C_k (Rockafellar-Uryasev):
+
+    min  sum_k pi_k C_k + lambda * (eta + 1/(1 - alpha) sum_k pi_k e_k),  e_k >= C_k - eta,  e_k >= 0.
+
+Figures reported, with f(x, k) the cost of first-stage plan x in scenario k and R(.) = E[.] + lambda CVaR(.):
+
+* RP  = the optimum of the extensive form (the recourse problem);
+* WS  = R(optimum of each scenario alone): wait-and-see, with perfect information;
+* EV  = the plan x_ev of the expected-value scenario (every input averaged, :func:`.mean.mean_scenario`);
+  EEV = R(f(x_ev, k)), the plan of the average future evaluated in every future;
+* VSS = EEV - RP >= 0 (value of the stochastic solution), EVPI = RP - WS >= 0 (value of perfect information).
+
+A first-stage build that a scenario has no decision for (its start year is too late for that
+scenario's lead time) is simply not linked there: it delivers nothing within that scenario's horizon.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from ..errors import InputError
+from ..model import build_model
+from ..results import TABLE_NAMES, atomic_write, extract_tables
+from ..scenario import Scenario
+from ..solve import SolveOptions, SolveOutcome, Status, relative_gap, solve_model
+from .mean import mean_scenario
+from .plans import Plan, evaluate_plans
+
+
+def risk_value(costs: Sequence[float], weights: Sequence[float], cvar_weight: float = 0.0,
+               cvar_alpha: float = 0.95) -> float:
+    """R(C) = sum_k w_k C_k + lambda CVaR_alpha(C), CVaR_alpha(C) = min_eta eta + sum_k w_k (C_k - eta)+ / (1 - alpha).
+
+    The minimum over eta is attained at one of the C_k (the alpha-quantile), so it is computed exactly by
+    trying each. Any infinite cost (an infeasible plan) makes R infinite."""
+    c = np.asarray(costs, dtype=float)
+    w = np.asarray(weights, dtype=float) / float(np.sum(weights))
+    if not np.isfinite(c).all():
+        return math.inf
+    expected = float(np.dot(w, c))
+    if cvar_weight == 0.0:
+        return expected
+    cvar = min(eta + float(np.dot(w, np.maximum(c - eta, 0.0))) / (1.0 - cvar_alpha) for eta in c)
+    return expected + cvar_weight * cvar
+
+
+def first_stage_years(scenarios: Sequence[Scenario], decision_year: int | None) -> list[int]:
+    years = sorted({t for s in scenarios for t in s.years})
+    return [t for t in years if decision_year is None or t <= decision_year]
+
+
+def extensive_form(scenarios: Mapping[str, Scenario], weights: Mapping[str, float], *,
+                   decision_year: int | None = None, cvar_weight: float = 0.0,
+                   cvar_alpha: float = 0.95) -> pyo.ConcreteModel:
+    """The extensive form as one Pyomo model: one sub-block per scenario (``ef.scenario[k]`` is the
+    scenario's own model, its objective switched off), first-stage variables ``first_open[p,s]`` and
+    ``first_steps[p,s]``, the links ``nonant_open`` / ``nonant_steps``, and ``expected_cost``."""
+    if not 0.0 <= cvar_alpha < 1.0:
+        raise ValueError(f"cvar_alpha must be in [0, 1), got {cvar_alpha}")
+    if cvar_weight < 0.0:
+        raise ValueError(f"cvar_weight must be >= 0, got {cvar_weight}")
+    names = list(scenarios)
+    total = float(sum(weights[k] for k in names))
+    pi = {k: float(weights[k]) / total for k in names}
+    years = set(first_stage_years(list(scenarios.values()), decision_year))
+
+    ef = pyo.ConcreteModel(name="extensive-form")
+    ef.names = names
+    ef.pi = pi
+    blocks: dict[str, pyo.Block] = {}
+    for i, k in enumerate(names):
+        block = build_model(scenarios[k])
+        block.total_cost.deactivate()
+        ef.add_component(f"s{i}", block)
+        blocks[k] = block
+    ef.blocks = blocks
+
+    open_keys = sorted({key for b in blocks.values() for key in b.open if key[1] in years})
+    step_keys = sorted({key for b in blocks.values() for key in b.steps if key[1] in years})
+    step_max = {key: max(b.steps[key].ub for b in blocks.values() if key in b.steps) for key in step_keys}
+    ef.first_open = pyo.Var(open_keys, domain=pyo.Binary)
+    ef.first_steps = pyo.Var(step_keys, domain=pyo.NonNegativeIntegers, bounds=lambda _m, p, s: (0, step_max[p, s]))
+    ef.nonant_open = pyo.Constraint(
+        [(i, p, s) for i, k in enumerate(names) for (p, s) in open_keys if (p, s) in blocks[k].open],
+        rule=lambda _m, i, p, s: blocks[names[i]].open[p, s] == ef.first_open[p, s])
+    ef.nonant_steps = pyo.Constraint(
+        [(i, p, s) for i, k in enumerate(names) for (p, s) in step_keys if (p, s) in blocks[k].steps],
+        rule=lambda _m, i, p, s: blocks[names[i]].steps[p, s] == ef.first_steps[p, s])
+
+    ef.scenario_cost = pyo.Expression(range(len(names)), rule=lambda _m, i: blocks[names[i]].total_cost.expr)
+    ef.expected_cost = pyo.Expression(expr=sum(pi[k] * ef.scenario_cost[i] for i, k in enumerate(names)))
+    objective = ef.expected_cost
+    if cvar_weight > 0.0:
+        ef.eta = pyo.Var(domain=pyo.Reals)
+        ef.excess = pyo.Var(range(len(names)), domain=pyo.NonNegativeReals)
+        ef.cvar_excess = pyo.Constraint(range(len(names)),
+                                        rule=lambda _m, i: ef.excess[i] >= ef.scenario_cost[i] - ef.eta)
+        ef.cvar = pyo.Expression(expr=ef.eta + sum(pi[k] * ef.excess[i] for i, k in enumerate(names))
+                                 / (1.0 - cvar_alpha))
+        objective = objective + cvar_weight * ef.cvar
+    ef.objective = pyo.Objective(expr=objective, sense=pyo.minimize)
+    return ef
+
+
+@dataclass
+class StochasticResult:
+    """The stochastic plan, its figures (RP, EEV, WS, VSS, EVPI ...) and the tables by scenario."""
+
+    status: Status
+    plan: Plan
+    figures: dict[str, float | None]
+    scenarios: pd.DataFrame  # scenario, probability, cost_musd, optimum_musd, ev_plan_cost_musd
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    manifest: dict = field(default_factory=dict)
+
+    def write(self, out: str | Path) -> None:
+        """Write every table as parquet plus ``manifest.json`` into ``out`` (each file atomically)."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        frames = {"plan": self.plan.frame("stochastic"), "scenarios": self.scenarios,
+                  "figures": pd.DataFrame(list(self.figures.items()), columns=["figure", "value"]), **self.tables}
+        for name, frame in frames.items():
+            atomic_write(out / f"{name}.parquet", lambda tmp, f=frame: f.to_parquet(tmp, index=False))
+        write_json(out / "manifest.json", self.manifest)
+
+
+def jsonable(value: object) -> object:
+    """Numbers as plain floats (numpy scalars included), +-inf and NaN as strings: strict JSON."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (bool, str, int)) or value is None:
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return number if math.isfinite(number) else str(number)
+
+
+def write_json(path: Path, content: dict) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(jsonable(content), indent=2), encoding="utf-8"))
+
+
+def solve_stochastic(
+    scenarios: Mapping[str, Scenario],
+    weights: Mapping[str, float] | None = None,
+    *,
+    decision_year: int | None = None,
+    cvar_weight: float = 0.0,
+    cvar_alpha: float = 0.95,
+    options: SolveOptions | None = None,
+    optima: Mapping[str, float] | None = None,
+) -> StochasticResult:
+    """Solve the extensive form, then the expected-value and wait-and-see problems for VSS and EVPI.
+
+    ``optima`` (each scenario's own optimum, from a sweep) saves solving the scenarios one by one.
+    """
+    options = options or SolveOptions()
+    names = list(scenarios)
+    weights = weights or {k: 1.0 for k in names}
+    total = float(sum(weights[k] for k in names))
+    pi = {k: float(weights[k]) / total for k in names}
+    w = [pi[k] for k in names]
+    years = first_stage_years(list(scenarios.values()), decision_year)
+    risk = {"cvar_weight": cvar_weight, "cvar_alpha": cvar_alpha}
+    timings: dict[str, float] = {}
+
+    t = time.perf_counter()
+    ef = extensive_form(scenarios, pi, decision_year=decision_year, **risk)
+    timings["build_seconds"] = time.perf_counter() - t
+    t = time.perf_counter()
+    outcome, _ = solve_model(ef, options)
+    timings["solve_seconds"] = time.perf_counter() - t
+    size = {"variables": ef.nvariables(), "constraints": ef.nconstraints(),
+            "integer_variables": sum(1 for v in ef.component_data_objects(pyo.Var) if v.is_integer())}
+
+    figures: dict[str, float | None] = {"RP": outcome.objective, "RP_bound": outcome.bound, "RP_gap": outcome.gap}
+    plan = Plan(())
+    scenario_rows = []
+    tables: dict[str, pd.DataFrame] = {}
+    if outcome.status.has_solution:
+        plan = Plan.from_model(_FirstStage(ef), years)
+        costs = [pyo.value(ef.scenario_cost[i]) for i in range(len(names))]
+        figures["expected_cost"] = float(np.dot(w, costs))
+        figures["cvar"] = pyo.value(ef.cvar) if cvar_weight > 0 else None
+        tables = _scenario_tables(ef, outcome)
+    else:
+        costs = [math.nan] * len(names)
+
+    t = time.perf_counter()
+    if optima is None:
+        optima = {k: _optimum(s, options) for k, s in scenarios.items()}
+    timings["wait_and_see_seconds"] = time.perf_counter() - t
+    ws_costs = [optima[k] for k in names]
+    figures["WS"] = risk_value(ws_costs, w, **risk)
+
+    t = time.perf_counter()
+    ev_costs = [math.nan] * len(names)
+    ev_plan, ev_note = None, ""
+    try:
+        ev_objective, ev_plan = _solve_plan(mean_scenario([scenarios[k] for k in names], w), options)
+    except (ValueError, InputError, RuntimeError) as exc:  # the futures cannot be averaged into one
+        ev_objective, ev_note = None, str(exc)
+    if ev_plan is not None:
+        for i, k in enumerate(names):
+            [e] = evaluate_plans(scenarios[k], [ev_plan], options, years=years)
+            ev_costs[i] = e.cost if e.cost is not None else math.inf
+    timings["expected_value_seconds"] = time.perf_counter() - t
+    figures["EV"] = ev_objective
+    figures["EEV"] = risk_value(ev_costs, w, **risk) if ev_plan is not None else None
+    rp = figures["RP"]
+    figures["VSS"] = figures["EEV"] - rp if rp is not None and figures["EEV"] is not None else None
+    figures["EVPI"] = rp - figures["WS"] if rp is not None else None
+    figures = {k: None if v is None else float(v) for k, v in figures.items()}
+
+    for i, k in enumerate(names):
+        scenario_rows.append((k, pi[k], costs[i], optima[k], ev_costs[i]))
+    frame = pd.DataFrame(scenario_rows, columns=["scenario", "probability", "cost_musd", "optimum_musd",
+                                                 "ev_plan_cost_musd"])
+    manifest = {"status": outcome.status.value, "objective": outcome.objective, "bound": outcome.bound,
+                "gap": outcome.gap, "scenarios": len(names), "decision_year": decision_year, **risk,
+                "plan": plan.label(), "ev_plan": ev_plan.label() if ev_plan is not None else None,
+                "ev_note": ev_note, "figures": figures, "size": size,
+                "timings": timings, "highs_seconds": outcome.solve_seconds, "options": options.as_dict()}
+    return StochasticResult(outcome.status, plan, figures, frame, tables, manifest)
+
+
+class _FirstStage:
+    """The shared first-stage variables seen under the names a scenario model uses (for Plan.from_model)."""
+
+    def __init__(self, ef: pyo.ConcreteModel):
+        self.open, self.steps = ef.first_open, ef.first_steps
+
+
+def _optimum(scenario: Scenario, options: SolveOptions) -> float:
+    m = build_model(scenario)
+    outcome, _ = solve_model(m, options)
+    return outcome.objective if outcome.status.has_solution else math.inf
+
+
+def _solve_plan(scenario: Scenario, options: SolveOptions) -> tuple[float | None, Plan]:
+    m = build_model(scenario)
+    outcome, _ = solve_model(m, options)
+    if not outcome.status.has_solution:
+        raise RuntimeError(f"the expected-value scenario has no solution ({outcome.status.value})")
+    return outcome.objective, Plan.from_model(m)
+
+
+def _scenario_tables(ef: pyo.ConcreteModel, outcome: SolveOutcome) -> dict[str, pd.DataFrame]:
+    """Each scenario's result tables (as a single solve writes them) with a leading ``scenario`` column."""
+    parts: dict[str, list[pd.DataFrame]] = {}
+    for k, block in ef.blocks.items():
+        cost = pyo.value(block.total_cost.expr)
+        own = SolveOutcome(outcome.status, cost, None, relative_gap(cost, None), 0.0, outcome.termination)
+        for name, frame in extract_tables(block, own, {}, None).items():
+            if name not in TABLE_NAMES:
+                continue
+            frame = frame.copy()
+            frame.insert(0, "scenario", k)
+            parts.setdefault(name, []).append(frame)
+    return {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
