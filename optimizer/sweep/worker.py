@@ -133,7 +133,8 @@ def to_frames(results: list[CaseResult], parameter_names: tuple[str, ...]) -> di
     rows = []
     for r in results:
         row = {"scenario_id": r.scenario_id, "case_key": r.case_key, "case": r.name}
-        row.update({p: _param_value(r.params.get(p)) for p in parameter_names})
+        # the named cases' own parameter is ``case``: the column already holds the name of every case
+        row.update({p: _param_value(r.params.get(p)) for p in parameter_names if p not in row})
         row.update(status=r.status, objective=r.objective, bound=r.bound, gap=r.gap, solve_seconds=r.solve_seconds,
                    wall_seconds=r.wall_seconds, rebuilt=r.rebuilt, message=r.message)
         row.update(r.kpis)
