@@ -1,4 +1,4 @@
-"""The command line: ``optimizer solve | validate | export | audit``.
+"""The command line: ``optimizer solve | sweep | validate | export | audit | report``.
 
 Exit codes: 0 a solution was found (or the input is valid), 2 bad input or usage, 3 no solution
 (infeasible, unbounded, or none found in time).
@@ -166,6 +166,22 @@ def audit(
         table.add_row(row.family, str(row.checked), str(row.violations), f"{row.worst:.2e}")
     out.print(table)
     raise typer.Exit(0 if int(report["violations"].sum()) == 0 else 1)
+
+
+@app.command()
+def report(
+    results_dir: Annotated[Path, typer.Argument(help="A result folder of `optimizer solve` or `optimizer sweep`.")],
+    out_file: Annotated[Path | None, typer.Option("--out", help="HTML file [default: DIR/report.html].")] = None,
+) -> None:
+    """Write one self-contained HTML report (KPIs, build plan, sourcing, costs, utilisation; for a sweep also
+    distributions, build frequency and the tornado) that opens with no network."""
+    from .report import write_report
+
+    if not (results_dir / "manifest.json").is_file() and not (results_dir / "sweep.json").is_file():
+        err.print(f"error: {results_dir} is not a result folder (no manifest.json or sweep.json): give a folder "
+                  "written by `optimizer solve` or `optimizer sweep`", markup=False, highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    out.print(f"wrote {write_report(results_dir, out_file)}")
 
 
 def _print_summary(result: SolveResult, target: Path) -> None:
