@@ -179,7 +179,7 @@ def report(
 
     if not (results_dir / "manifest.json").is_file() and not (results_dir / "sweep.json").is_file():
         err.print(f"error: {results_dir} is not a result folder (no manifest.json or sweep.json): give a folder "
-                  "written by `optimizer solve` or `optimizer sweep`", markup=False, highlight=False)
+                  "written by `optimizer solve` or `optimizer sweep`", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INPUT)
     out.print(f"wrote {write_report(results_dir, out_file)}")
 
