@@ -157,6 +157,9 @@ def test_build_frequency_of_the_smoke_sweep_counted_from_builds_parquet(smoke_sw
     summary = pd.read_parquet(smoke_sweep_dir / "summary.parquet")
     solved = set(summary.loc[summary["status"].isin(["optimal", "feasible"]), "case_key"])
     assert len(summary) == 6 and len(solved) == 6
+    # every case keeps its readable name (the named case's own `case` parameter does not blank the others)
+    assert sorted(summary["case"]) == ["base", "grid-cn_us_tariff=0.534", "grid-cn_us_tariff=1.034",
+                                       "ibaraki_slips_2y", "sample-0000", "sample-0001"]
     builds = pd.read_parquet(smoke_sweep_dir / "builds.parquet")
     chosen = Counter()
     for key in {(r.case_key, r.plant, r.kind, r.start_year) for r in builds.itertuples() if r.count > 0}:
