@@ -1,4 +1,4 @@
-"""The command line: ``optimizer solve | sweep | robust | validate | export | audit``.
+"""The command line: ``optimizer solve | sweep | robust | report | validate | export | audit``.
 
 Exit codes: 0 a solution was found (or the input is valid), 2 bad input or usage, 3 no solution
 (infeasible, unbounded, or none found in time).
@@ -222,6 +222,22 @@ def robust(
     out.print(f"results: {run.out / 'robust'}")
     solved = run.stochastic is None or run.stochastic.status.has_solution
     raise typer.Exit(EXIT_OK if run.scenarios and solved else EXIT_NO_SOLUTION)
+
+
+@app.command()
+def report(
+    results_dir: Annotated[Path, typer.Argument(help="A result folder of `optimizer solve` or `optimizer sweep`.")],
+    out_file: Annotated[Path | None, typer.Option("--out", help="HTML file [default: DIR/report.html].")] = None,
+) -> None:
+    """Write one self-contained HTML report (KPIs, build plan, sourcing, costs, utilisation; for a sweep also
+    distributions, build frequency and the tornado) that opens with no network."""
+    from .report import write_report
+
+    if not (results_dir / "manifest.json").is_file() and not (results_dir / "sweep.json").is_file():
+        err.print(f"error: {results_dir} is not a result folder (no manifest.json or sweep.json): give a folder "
+                  "written by `optimizer solve` or `optimizer sweep`", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INPUT)
+    out.print(f"wrote {write_report(results_dir, out_file)}")
 
 
 def _print_summary(result: SolveResult, target: Path) -> None:

@@ -24,6 +24,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from .model.objective import COST_CATEGORIES
+from .review import Review, ReviewData, solve_review_data
 from .solve import SolveOutcome, Status
 
 TABLE_NAMES = ("flows", "builds", "capacity", "costs", "unmet", "kpis")
@@ -47,8 +48,9 @@ def empty_tables() -> dict[str, pd.DataFrame]:
 
 
 @dataclass
-class SolveResult:
-    """The outcome of one solve: status, objective and the result tables as pandas DataFrames."""
+class SolveResult(Review):
+    """The outcome of one solve: status, objective and the result tables as pandas DataFrames; the review
+    analyses of :class:`~optimizer.review.Review` (``compare``, ``build_frequency``, ``landed_cost``, ...)."""
 
     scenario: str
     status: Status
@@ -64,6 +66,9 @@ class SolveResult:
     costs = property(lambda self: self.tables["costs"])
     unmet = property(lambda self: self.tables["unmet"])
     kpis = property(lambda self: self.tables["kpis"])
+
+    def review_data(self) -> ReviewData:
+        return solve_review_data(self.scenario, self.status.value, self.objective, self.manifest, self.tables)
 
     def kpi(self, name: str) -> float:
         row = self.kpis.loc[self.kpis["kpi"] == name, "value"]

@@ -15,3 +15,29 @@ def ray_session():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def smoke_sweep_dir(ray_session, tmp_path_factory):
+    """scenarios/sweeps/smoke.yaml (6 cases) run once on the shared Ray: the results folder."""
+    from pathlib import Path
+
+    from optimizer.sweep.runner import run_sweep
+
+    out = tmp_path_factory.mktemp("smoke") / "smoke"
+    run = run_sweep(Path(__file__).resolve().parents[1] / "scenarios" / "sweeps" / "smoke.yaml", out, workers=2)
+    assert run.solved == 6
+    return out
+
+
+@pytest.fixture(scope="session")
+def base_result_dir(tmp_path_factory):
+    """The base case solved once and written: the results folder."""
+    from pathlib import Path
+
+    import optimizer
+
+    out = tmp_path_factory.mktemp("base") / "base"
+    base = Path(__file__).resolve().parents[1] / "scenarios" / "base"
+    optimizer.solve(base, optimizer.SolveOptions(rel_gap=1e-4, threads=2)).write(out)
+    return out

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..results import atomic_write
+from ..review import Review, ReviewData, sweep_review_data
 from .worker import LONG_TABLES, CaseResult, to_frames
 
 TABLES = ("summary", *LONG_TABLES)
@@ -118,8 +119,9 @@ class SweepStore:
             f.unlink()
 
 
-class SweepResult:
-    """A sweep read back: ``summary`` (one row per scenario) and the long tables with a scenario_id column."""
+class SweepResult(Review):
+    """A sweep read back: ``summary`` (one row per scenario) and the long tables with a scenario_id column;
+    the review analyses of :class:`~optimizer.review.Review` (``compare``, ``build_frequency``, ...)."""
 
     def __init__(self, out: Path):
         self.out = Path(out)
@@ -132,6 +134,9 @@ class SweepResult:
     capacity = property(lambda self: self.tables["capacity"])
     costs = property(lambda self: self.tables["costs"])
     unmet = property(lambda self: self.tables["unmet"])
+
+    def review_data(self) -> ReviewData:
+        return sweep_review_data(self.summary, self.tables, list(self.meta.get("parameters", [])))
 
     def __repr__(self) -> str:
         return f"SweepResult({self.meta.get('sweep')!r}, {len(self.summary)} scenarios, {self.out})"
