@@ -188,6 +188,8 @@ def robust(
     ef_time_limit: Annotated[float, typer.Option(help="HiGHS time limit of the extensive form (s).", min=0)]
     = 1800.0,
     threads: Annotated[int | None, typer.Option(help="HiGHS threads for the extensive form.", min=1)] = None,
+    method: Annotated[str, typer.Option(help="extensive (one HiGHS solve) or benders (subproblems on Ray, every "
+                                             "build shared, LP recourse).")] = "extensive",
 ) -> None:
     """One build plan for many futures: the regret matrix of a sweep's plans and a two-stage stochastic plan."""
     from .robust.run import run_robust
@@ -195,9 +197,12 @@ def robust(
     try:
         run = run_robust(sweep_file, out_dir, address=address, workers=workers, time_limit=time_limit, regret=regret,
                          stochastic=stochastic, decision_year=decision_year, cvar_weight=cvar_weight,
-                         cvar_alpha=cvar_alpha, ef_time_limit=ef_time_limit, ef_threads=threads)
+                         cvar_alpha=cvar_alpha, ef_time_limit=ef_time_limit, ef_threads=threads, method=method)
     except InputError as exc:
         _fail_input(exc)
+    except ValueError as exc:  # an option that does not fit the futures (--method benders with a decision year)
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_INPUT) from None
     out.print(f"{len(run.scenarios)} scenarios, {run.plans['plan'].nunique()} distinct plans"
               + (f"; left out (no solution): {', '.join(run.left_out)}" if run.left_out else ""))
     if len(run.plan_summary):

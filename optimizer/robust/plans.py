@@ -43,9 +43,14 @@ class Plan:
     @classmethod
     def from_model(cls, m: pyo.Block, years: Iterable[int] | None = None) -> Plan:
         """The plan held by a solved model's ``open`` and ``steps`` (only start years in ``years``)."""
+        return cls.from_vars(m.open, m.steps, years)
+
+    @classmethod
+    def from_vars(cls, open_var: pyo.Var, steps_var: pyo.Var, years: Iterable[int] | None = None) -> Plan:
+        """The plan held by solved opening and step variables indexed by (plant, start year)."""
         keep = None if years is None else set(years)
         items = []
-        for var, kind in ((m.open, "opening"), (m.steps, "step")):
+        for var, kind in ((open_var, "opening"), (steps_var, "step")):
             for (p, s), value in var.extract_values().items():
                 n = int(round(value or 0.0))
                 if n > 0 and (keep is None or s in keep):

@@ -8,6 +8,7 @@ in the manifest.
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,8 +58,13 @@ def run_robust(
     cvar_alpha: float = 0.95,
     ef_time_limit: float = EF_TIME_LIMIT,
     ef_threads: int | None = None,
+    method: str = "extensive",
 ) -> RobustRun:
     """Sweep, regret matrix and stochastic plan for one sweep file (see the module docstring)."""
+    if method not in ("extensive", "benders"):
+        raise ValueError(f"--method is 'extensive' or 'benders', got {method!r}")
+    if method == "benders" and decision_year is not None:
+        raise ValueError("--method benders shares every build: a --decision-year needs the extensive form")
     sweep = load_sweep(sweep_file)
     base = load_scenario(sweep.base_path)
     out = Path(out) if out is not None else Path("results") / sweep.name
@@ -97,17 +103,18 @@ def run_robust(
             timings["cross_evaluation_seconds"] = time.perf_counter() - t
             run.regret, run.plan_summary = regret_tables(evaluations, optima, own_plan=run.own_plan)
             run.plan_summary = _plan_labels(plans).merge(run.plan_summary, on="plan")
+        if stochastic and names:
+            t = time.perf_counter()
+            scenarios = {n: apply_changes(base, cases[n].changes, source=str(sweep.path)) for n in names}
+            ef_options = SolveOptions(time_limit=ef_time_limit, rel_gap=options.rel_gap, threads=ef_threads or 1,
+                                      seed=options.seed)
+            run.stochastic = solve_stochastic(scenarios, decision_year=decision_year, cvar_weight=cvar_weight,
+                                              cvar_alpha=cvar_alpha, options=ef_options, optima=optima,
+                                              method=method, workers=workers, address=address)
+            timings["stochastic_seconds"] = time.perf_counter() - t
     finally:
         if started_here:
             ray.shutdown()
-    if stochastic and names:
-        t = time.perf_counter()
-        scenarios = {n: apply_changes(base, cases[n].changes, source=str(sweep.path)) for n in names}
-        ef_options = SolveOptions(time_limit=ef_time_limit, rel_gap=options.rel_gap, threads=ef_threads or 1,
-                                  seed=options.seed)
-        run.stochastic = solve_stochastic(scenarios, decision_year=decision_year, cvar_weight=cvar_weight,
-                                          cvar_alpha=cvar_alpha, options=ef_options, optima=optima)
-        timings["stochastic_seconds"] = time.perf_counter() - t
     _write(run, sweep.name)
     return run
 
@@ -134,6 +141,10 @@ def _write(run: RobustRun, sweep_name: str) -> None:
     for name, frame in frames.items():
         if len(frame.columns):
             atomic_write(target / f"{name}.parquet", lambda tmp, f=frame: f.to_parquet(tmp, index=False))
+        else:  # not computed this run (--no-regret): no stale table from an earlier run may stay beside the rest
+            (target / f"{name}.parquet").unlink(missing_ok=True)
+    if run.stochastic is None and (target / "stochastic").is_dir():
+        shutil.rmtree(target / "stochastic")
     manifest: dict = {"sweep": sweep_name, "scenarios": len(run.scenarios), "left_out": run.left_out,
                       "plans": int(run.plans["plan"].nunique()) if len(run.plans) else 0, "timings": run.timings}
     if len(run.plan_summary):
@@ -142,9 +153,9 @@ def _write(run: RobustRun, sweep_name: str) -> None:
         manifest["least_expected_cost"] = _pick(s, "least_expected_cost", "expected_cost_musd")
     if run.stochastic is not None:
         run.stochastic.write(target / "stochastic")
-        manifest["stochastic"] = {k: run.stochastic.manifest[k] for k in ("status", "plan", "ev_plan", "figures",
-                                                                          "size", "decision_year", "cvar_weight",
-                                                                          "cvar_alpha")}
+        keep = ("status", "method", "plan", "ev_plan", "figures", "size", "iterations", "decision_year", "cvar_weight",
+                "cvar_alpha")
+        manifest["stochastic"] = {k: v for k, v in run.stochastic.manifest.items() if k in keep}
     write_json(target / "manifest.json", manifest)
 
 

@@ -161,6 +161,56 @@ def write_json(path: Path, content: dict) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(jsonable(content), indent=2), encoding="utf-8"))
 
 
+@dataclass
+class _Solved:
+    """The stochastic plan as found by the extensive form or by Benders."""
+
+    status: Status
+    plan: Plan
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    costs: list[float]
+    cvar: float | None
+    tables: dict[str, pd.DataFrame]
+    details: dict
+
+
+def _by_extensive_form(scenarios, pi, years, decision_year, risk, options) -> _Solved:
+    names = list(scenarios)
+    t = time.perf_counter()
+    ef = extensive_form(scenarios, pi, decision_year=decision_year, **risk)
+    build = time.perf_counter() - t
+    outcome, _ = solve_model(ef, options)
+    size = {"variables": ef.nvariables(), "constraints": ef.nconstraints(),
+            "integer_variables": sum(1 for v in ef.component_data_objects(pyo.Var) if v.is_integer())}
+    details = {"size": size, "build_seconds": build, "highs_seconds": outcome.solve_seconds}
+    if not outcome.status.has_solution:
+        return _Solved(outcome.status, Plan(()), None, outcome.bound, None, [math.nan] * len(names), None, {},
+                       details)
+    costs = [pyo.value(ef.scenario_cost[i]) for i in range(len(names))]
+    return _Solved(outcome.status, Plan.from_vars(ef.first_open, ef.first_steps, years), outcome.objective,
+                   outcome.bound, outcome.gap, costs, pyo.value(ef.cvar) if risk["cvar_weight"] > 0 else None,
+                   _scenario_tables(ef, outcome), details)
+
+
+def _by_benders(scenarios, pi, decision_year, risk, options, workers, address) -> _Solved:
+    from .benders import solve_benders
+
+    if decision_year is not None:
+        raise ValueError("Benders shares every build: a decision year needs the extensive form")
+    r = solve_benders(scenarios, pi, **risk, options=options, workers=workers, address=address,
+                      tolerance=max(options.rel_gap, 1e-9))
+    names = list(scenarios)
+    costs = [r.costs.get(k, math.nan) for k in names]
+    cvar = None
+    if risk["cvar_weight"] > 0 and r.costs:
+        cvar = (risk_value(costs, [pi[k] for k in names], 1.0, risk["cvar_alpha"])
+                - risk_value(costs, [pi[k] for k in names]))
+    details = {"iterations": r.iterations, "history": r.history, "message": r.message, "benders_seconds": r.seconds}
+    return _Solved(r.status, r.plan, r.upper_bound, r.lower_bound, r.gap, costs, cvar, {}, details)
+
+
 def solve_stochastic(
     scenarios: Mapping[str, Scenario],
     weights: Mapping[str, float] | None = None,
@@ -170,9 +220,14 @@ def solve_stochastic(
     cvar_alpha: float = 0.95,
     options: SolveOptions | None = None,
     optima: Mapping[str, float] | None = None,
+    method: str = "extensive",
+    workers: int | None = None,
+    address: str | None = None,
 ) -> StochasticResult:
-    """Solve the extensive form, then the expected-value and wait-and-see problems for VSS and EVPI.
+    """Solve the two-stage programme, then the expected-value and wait-and-see problems for VSS and EVPI.
 
+    ``method`` is ``extensive`` (one HiGHS solve of the extensive form; each future's tables come with
+    it) or ``benders`` (:mod:`.benders`, subproblems on Ray; every build shared, LP recourse; no tables).
     ``optima`` (each scenario's own optimum, from a sweep) saves solving the scenarios one by one.
     """
     options = options or SolveOptions()
@@ -186,26 +241,18 @@ def solve_stochastic(
     timings: dict[str, float] = {}
 
     t = time.perf_counter()
-    ef = extensive_form(scenarios, pi, decision_year=decision_year, **risk)
-    timings["build_seconds"] = time.perf_counter() - t
-    t = time.perf_counter()
-    outcome, _ = solve_model(ef, options)
-    timings["solve_seconds"] = time.perf_counter() - t
-    size = {"variables": ef.nvariables(), "constraints": ef.nconstraints(),
-            "integer_variables": sum(1 for v in ef.component_data_objects(pyo.Var) if v.is_integer())}
-
-    figures: dict[str, float | None] = {"RP": outcome.objective, "RP_bound": outcome.bound, "RP_gap": outcome.gap}
-    plan = Plan(())
-    scenario_rows = []
-    tables: dict[str, pd.DataFrame] = {}
-    if outcome.status.has_solution:
-        plan = Plan.from_model(_FirstStage(ef), years)
-        costs = [pyo.value(ef.scenario_cost[i]) for i in range(len(names))]
-        figures["expected_cost"] = float(np.dot(w, costs))
-        figures["cvar"] = pyo.value(ef.cvar) if cvar_weight > 0 else None
-        tables = _scenario_tables(ef, outcome)
+    if method == "extensive":
+        solved = _by_extensive_form(scenarios, pi, years, decision_year, risk, options)
+    elif method == "benders":
+        solved = _by_benders(scenarios, pi, decision_year, risk, options, workers, address)
     else:
-        costs = [math.nan] * len(names)
+        raise ValueError(f"method is 'extensive' or 'benders', got {method!r}")
+    timings["solve_seconds"] = time.perf_counter() - t
+    plan, costs, tables = solved.plan, solved.costs, solved.tables
+    figures: dict[str, float | None] = {"RP": solved.objective, "RP_bound": solved.bound, "RP_gap": solved.gap}
+    if solved.status.has_solution:
+        figures["expected_cost"] = float(np.dot(w, costs))
+        figures["cvar"] = solved.cvar
 
     t = time.perf_counter()
     if optima is None:
@@ -233,23 +280,15 @@ def solve_stochastic(
     figures["EVPI"] = rp - figures["WS"] if rp is not None else None
     figures = {k: None if v is None else float(v) for k, v in figures.items()}
 
-    for i, k in enumerate(names):
-        scenario_rows.append((k, pi[k], costs[i], optima[k], ev_costs[i]))
+    scenario_rows = [(k, pi[k], costs[i], optima[k], ev_costs[i]) for i, k in enumerate(names)]
     frame = pd.DataFrame(scenario_rows, columns=["scenario", "probability", "cost_musd", "optimum_musd",
                                                  "ev_plan_cost_musd"])
-    manifest = {"status": outcome.status.value, "objective": outcome.objective, "bound": outcome.bound,
-                "gap": outcome.gap, "scenarios": len(names), "decision_year": decision_year, **risk,
-                "plan": plan.label(), "ev_plan": ev_plan.label() if ev_plan is not None else None,
-                "ev_note": ev_note, "figures": figures, "size": size,
-                "timings": timings, "highs_seconds": outcome.solve_seconds, "options": options.as_dict()}
-    return StochasticResult(outcome.status, plan, figures, frame, tables, manifest)
-
-
-class _FirstStage:
-    """The shared first-stage variables seen under the names a scenario model uses (for Plan.from_model)."""
-
-    def __init__(self, ef: pyo.ConcreteModel):
-        self.open, self.steps = ef.first_open, ef.first_steps
+    manifest = {"status": solved.status.value, "method": method, "objective": solved.objective,
+                "bound": solved.bound, "gap": solved.gap, "scenarios": len(names), "decision_year": decision_year,
+                **risk, "plan": plan.label(), "ev_plan": ev_plan.label() if ev_plan is not None else None,
+                "ev_note": ev_note, "figures": figures, **solved.details, "timings": timings,
+                "options": options.as_dict()}
+    return StochasticResult(solved.status, plan, figures, frame, tables, manifest)
 
 
 def _optimum(scenario: Scenario, options: SolveOptions) -> float:
