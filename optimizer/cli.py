@@ -177,6 +177,7 @@ def _print_summary(result: SolveResult, target: Path) -> None:
     head += f"  HiGHS {m['solve_seconds']:.2f} s, wall {m['wall_seconds']:.2f} s"
     out.print(head)
     if not result.status.has_solution:
+        _print_why_infeasible(m.get("why_infeasible"))
         out.print(f"results (status only): {target}")
         return
 
@@ -205,6 +206,14 @@ def _print_summary(result: SolveResult, target: Path) -> None:
         kpis.add_row(k.kpi, _number(k.value), k.unit)
     out.print(kpis)
     out.print(f"results: {target}")
+
+
+def _print_why_infeasible(lines: list[str] | None) -> None:
+    """The elastic re-solve's relaxations (see optimizer/explain.py), one per line."""
+    if lines:
+        out.print("Feasible only with these relaxations:", style="bold")
+        for line in lines:
+            out.print(f"  - {line}", markup=False, highlight=False)
 
 
 def _number(value: float) -> str:

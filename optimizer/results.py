@@ -65,6 +65,11 @@ class SolveResult:
     unmet = property(lambda self: self.tables["unmet"])
     kpis = property(lambda self: self.tables["kpis"])
 
+    @property
+    def why_infeasible(self) -> list[str]:
+        """For an infeasible scenario, the relaxations that would make it feasible (``[]`` otherwise)."""
+        return list(self.manifest.get("why_infeasible") or [])
+
     def kpi(self, name: str) -> float:
         row = self.kpis.loc[self.kpis["kpi"] == name, "value"]
         return float(row.iloc[0]) if len(row) else float("nan")

@@ -58,7 +58,7 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 PARAMETER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 RESERVED_PARAMETERS = frozenset({
     "scenario_id", "case_key", "case", "status", "objective", "bound", "gap", "solve_seconds", "wall_seconds",
-    "rebuilt", "message", "name", "kind",
+    "rebuilt", "message", "why_infeasible", "name", "kind",
 })
 """Column names of the sweep summary a swept parameter may not take (``case`` is the named cases' own)."""
 
