@@ -30,7 +30,7 @@ for Leaf52 demand"`` or ``"UK_EU_ROO_2027 local-content rule 2027: 12.0 points s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pyomo.environ as pyo
@@ -131,38 +131,38 @@ def _add_slack(m: pyo.ConcreteModel, hard_demand: bool) -> list[tuple[str, tuple
     return rows
 
 
-def _flow_sum(m: pyo.ConcreteModel, flows) -> float:
+def _flow_sum(m: pyo.ConcreteModel, flows: Iterable[tuple]) -> float:
     return sum(float(m.flow[f].value or 0.0) for f in flows)
 
 
-def _plant_capacity(m, index, s) -> str:
+def _plant_capacity(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
     p, t = index
     return f"{p} {t}: {s:,.1f} GWh of cell capacity short"
 
 
-def _assembly_capacity(m, index, s) -> str:
+def _assembly_capacity(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
     a, t = index
     return f"{a} {t}: assembly capacity {1000 * s:,.0f} vehicles short"
 
 
-def _capex_budget(m, index, s) -> str:
+def _capex_budget(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
     (t,) = index
     return f"capital budget {t}: ${s:,.1f}M short"
 
 
-def _total_budget(m, index, s) -> str:
+def _total_budget(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
     return f"total capital budget: ${s:,.1f}M short"
 
 
-def _local_content(m, index, s) -> str:
+def _local_content(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
     name, t = index
     rule = next(r for r in m.d.rules if r.rule == name)
     covered = _flow_sum(m, [f for a in rule.assemblies for f in m.ix.by_assembly_year.get((a, t), ())])
-    points = 100.0 * s / covered if covered > 0 else 100.0 * rule.min_share
+    points = 100.0 * s / covered  # covered > 0: with nothing covered the row holds without slack
     return f"{name} local-content rule {t}: {points:,.1f} points short ({s:,.1f} GWh of local cells)"
 
 
-def _supplier_share(m, index, s) -> str:
+def _supplier_share(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
     p, a, t = index
     total = _flow_sum(m, m.ix.by_assembly_year.get((a, t), ()))
     points = 100.0 * s / total if total > 0 else 0.0
@@ -170,17 +170,17 @@ def _supplier_share(m, index, s) -> str:
     return f"{a} {t}: {p} must supply {points:,.1f} points above the {cap:g} % supplier-share cap"
 
 
-def _min_offtake(m, index, s) -> str:
+def _min_offtake(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
     p, t = index
     return f"{p} {t}: take-or-pay minimum of {m.d.min_offtake[p, t]:,.1f} GWh is {s:,.1f} GWh short"
 
 
-def _co2_cap(m, index, s) -> str:
+def _co2_cap(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
     (t,) = index
     return f"CO2 cap {t}: {s:,.1f} kt CO2 over"
 
 
-def _demand_balance(m, index, s) -> str:
+def _demand_balance(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
     a, v, t = index
     return f"{a} {t}: {s:,.1f} GWh short for {v} demand"
 
