@@ -7,7 +7,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from .explain import explain_infeasible
+from .explain import explain_infeasible, lp_conflict
 from .io import load_scenario
 from .model import build_model
 from .results import SolveResult, empty_tables, extract_tables
@@ -40,8 +40,10 @@ def solve(
     A time-limited, infeasible or failed solve returns a result with that status and empty tables;
     bad input raises :class:`~optimizer.errors.InputError`. An infeasible scenario is explained
     (:func:`~optimizer.explain.explain_infeasible`) in ``manifest["why_infeasible"]``, a list of sentences
-    (``None`` for any other status). ``duals`` adds the LP re-solve with the
-    integer decisions fixed, which prices capacity and demand (``capacity.marginal_value_usd_per_kwh``).
+    (``None`` for any other status), and ``manifest["lp_conflict"]`` names the rows of HiGHS's IIS of the
+    LP relaxation (``[]``: the relaxation is feasible, only whole openings and steps conflict). ``duals``
+    adds the LP re-solve with the integer decisions fixed, which prices capacity and demand
+    (``capacity.marginal_value_usd_per_kwh``).
     """
     wall0 = time.perf_counter()
     if not isinstance(scenario, Scenario):
@@ -66,9 +68,11 @@ def solve(
     timings["lp_duals_seconds"] = time.perf_counter() - t
 
     why: list[str] | None = None
+    conflict: list[str] | None = None
     if outcome.status == Status.INFEASIBLE:
         t = time.perf_counter()
         why = explain_infeasible(scenario, options)
+        conflict = lp_conflict(scenario, options)
         timings["explain_seconds"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -88,6 +92,7 @@ def solve(
         "mip_nodes": outcome.nodes,
         "lp_fixed_objective": lp_objective,
         "why_infeasible": why,
+        "lp_conflict": conflict,
         "inputs_sha256": scenario.inputs_sha256,
         "options": options.as_dict(),
         "model_size": {"variables": m.nvariables(), "constraints": m.nconstraints()},

@@ -26,6 +26,10 @@ so the answer names the capacity, budget or rule to change before it drops deman
 (open once, expansion limits, a candidate shipping before it opens, single sourcing) stay hard. Every
 row with a slack above :data:`TOLERANCE` becomes one sentence, e.g. ``"Sunderland 2031: 3.2 GWh short
 for Leaf52 demand"`` or ``"UK_EU_ROO_2027 local-content rule 2027: 12.0 points short"``.
+
+The elastic model always has a solution (ship nothing, build nothing, and let the slacks take the rest),
+so it needs no IIS. :func:`lp_conflict` adds one for modellers: HiGHS's IIS of the LP relaxation names
+the conflicting rows, or is empty when only the whole openings and steps make the scenario infeasible.
 """
 
 from __future__ import annotations
@@ -33,15 +37,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import highspy
 import pyomo.environ as pyo
 
 from .model import build_model
 from .scenario import Scenario
-from .solve import SolveOptions, solve_model
+from .solve import SolveOptions, Status, solve_model
 
 TOLERANCE = 1e-6  # slack (in the row's unit) below this is numerical noise, not a relaxation
 MAX_LINES = 20  # longest explanation; the rest is summarised as "... and N more"
 TIE_BREAK = 1e-3  # weights grow by this share per place in WEIGHTS, so equal relaxations resolve in its order
+IIS_STRATEGY = 2  # HiGHS iis_strategy that builds the IIS from the LP (0 only finds trivial conflicts)
 DEFAULT_TIME_LIMIT = 60.0  # seconds for the elastic re-solve when the options set none
 
 
@@ -97,6 +103,26 @@ def find_relaxations(scenario: Scenario, options: SolveOptions | None = None) ->
         if value > TOLERANCE:
             found.append(Relaxation(family, index, value, _DESCRIBE[family](m, index, value)))
     return found, ""
+
+
+def lp_conflict(scenario: Scenario, options: SolveOptions | None = None) -> list[str] | None:
+    """Pyomo names of the rows of an infeasible subsystem of the LP relaxation (integers relaxed to
+    reals), from HiGHS's IIS; ``[]`` when the LP relaxation is feasible, i.e. only whole openings and steps
+    make the scenario infeasible; ``None`` when HiGHS cannot compute one."""
+    options = options or SolveOptions()
+    m = build_model(scenario)
+    pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
+    outcome, solver = solve_model(m, options)
+    if outcome.status != Status.INFEASIBLE:
+        return []
+    highs = solver._solver_model
+    if highs is None or highs.setOptionValue("iis_strategy", IIS_STRATEGY) != highspy.HighsStatus.kOk:
+        return None
+    status, iis = highs.getIis()
+    if status != highspy.HighsStatus.kOk or not iis.valid_:
+        return None
+    rows = solver._solver_con_to_pyomo_con_map
+    return sorted(rows[i].name for i in iis.row_index_)
 
 
 def _add_slack(m: pyo.ConcreteModel, hard_demand: bool) -> list[tuple[str, tuple, pyo.Var]]:

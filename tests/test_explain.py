@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from tiny import TinyCase
 
-from optimizer.explain import explain_infeasible, find_relaxations
+from optimizer.explain import explain_infeasible, find_relaxations, lp_conflict
 from optimizer.io import write_scenario
 from optimizer.solve import Status
 
@@ -29,6 +29,8 @@ def test_capacity_short_of_hard_demand():
     # firm demand (weight 10 x 3)
     case = TinyCase().plant("P1", capacity=7).demand(gwh=10)
     assert explained(case) == [f"P1 2026: {10 - 7:.1f} GWh of cell capacity short"]
+    # the LP relaxation is infeasible too, and its IIS is exactly the demand row against the capacity row
+    assert lp_conflict(case.scenario()) == ["demand_balance[A1,M,2026]", "plant_capacity[P1,2026]"]
 
 
 def test_take_or_pay_above_demand():
@@ -51,6 +53,8 @@ def test_capital_budget_short():
     case = (TinyCase().plant("P1", capacity=2, max_steps=2, step_gwh=5, step_cost_musd=150).demand(gwh=5)
             .year_params(capex_budget_musd=100))
     assert explained(case) == [f"capital budget 2026: ${150 - 100:.1f}M short"]
+    # 3/5 of a step ($90M) would fit the budget: the LP relaxation is feasible, only whole steps conflict
+    assert case.solve().manifest["lp_conflict"] == []
 
 
 def test_total_budget_short():
@@ -100,6 +104,8 @@ def test_feasible_scenario_needs_no_relaxation():
     result = case.solve()
     assert result.status == Status.OPTIMAL
     assert result.manifest["why_infeasible"] is None and result.why_infeasible == []
+    assert result.manifest["lp_conflict"] is None
+    assert lp_conflict(case.scenario()) == []
 
 
 def test_cli_prints_the_explanation_and_exits_3(tmp_path):
@@ -114,3 +120,5 @@ def test_cli_prints_the_explanation_and_exits_3(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "infeasible"
     assert manifest["why_infeasible"] == ["P1 2026: 3.0 GWh of cell capacity short"]
+    assert manifest["lp_conflict"] == ["demand_balance[A1,M,2026]", "plant_capacity[P1,2026]"]
+    assert "(HiGHS IIS): demand_balance[A1,M,2026], plant_capacity[P1,2026]" in proc.stdout

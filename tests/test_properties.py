@@ -76,6 +76,7 @@ def check_solves_and_audits(tables: dict[str, pd.DataFrame], config: dict) -> St
     else:
         assert result.why_infeasible, "an infeasible scenario must say which relaxation makes it feasible"
         assert all(isinstance(line, str) and line for line in result.why_infeasible)
+        assert isinstance(result.manifest["lp_conflict"], list)  # HiGHS's IIS (or [] for an integer-only conflict)
     return result.status
 
 
