@@ -95,8 +95,8 @@ def find_relaxations(scenario: Scenario, options: SolveOptions | None = None) ->
     rows = _add_slack(m, hard_demand=scenario.config.demand == "hard")
     outcome, _ = solve_model(m, options)
     if not outcome.status.has_solution:
-        return [], (f"no explanation: the elastic re-solve ended {outcome.status.value}; the infeasibility lies in "
-                    "the structural rules (openings, expansion limits, lead times, single sourcing)")
+        return [], (f"no explanation: the elastic re-solve ended {outcome.status.value} "
+                    f"({outcome.termination}) within the time limit")
     found = []
     for family, index, slack in rows:
         value = float(slack.value or 0.0)
