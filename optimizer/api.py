@@ -7,6 +7,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from .explain import explain_infeasible, lp_conflict
 from .io import load_scenario
 from .model import build_model
 from .results import SolveResult, empty_tables, extract_tables
@@ -37,8 +38,12 @@ def solve(
     """Load (if given a path), build, solve and extract one scenario.
 
     A time-limited, infeasible or failed solve returns a result with that status and empty tables;
-    bad input raises :class:`~optimizer.errors.InputError`. ``duals`` adds the LP re-solve with the
-    integer decisions fixed, which prices capacity and demand (``capacity.marginal_value_usd_per_kwh``).
+    bad input raises :class:`~optimizer.errors.InputError`. An infeasible scenario is explained
+    (:func:`~optimizer.explain.explain_infeasible`) in ``manifest["why_infeasible"]``, a list of sentences
+    (``None`` for any other status), and ``manifest["lp_conflict"]`` names the rows of HiGHS's IIS of the
+    LP relaxation (``[]``: the relaxation is feasible, only whole openings and steps conflict). ``duals``
+    adds the LP re-solve with the integer decisions fixed, which prices capacity and demand
+    (``capacity.marginal_value_usd_per_kwh``).
     """
     wall0 = time.perf_counter()
     if not isinstance(scenario, Scenario):
@@ -62,6 +67,14 @@ def solve(
         lp_objective, dual_values = fixed_lp_duals(m, solver, options)
     timings["lp_duals_seconds"] = time.perf_counter() - t
 
+    why: list[str] | None = None
+    conflict: list[str] | None = None
+    if outcome.status == Status.INFEASIBLE:
+        t = time.perf_counter()
+        why = explain_infeasible(scenario, options)
+        conflict = lp_conflict(scenario, options)
+        timings["explain_seconds"] = time.perf_counter() - t
+
     t = time.perf_counter()
     tables = extract_tables(m, outcome, dual_values, lp_objective) if outcome.status.has_solution else empty_tables()
     timings["extract_seconds"] = time.perf_counter() - t
@@ -78,6 +91,8 @@ def solve(
         "wall_seconds": time.perf_counter() - wall0,
         "mip_nodes": outcome.nodes,
         "lp_fixed_objective": lp_objective,
+        "why_infeasible": why,
+        "lp_conflict": conflict,
         "inputs_sha256": scenario.inputs_sha256,
         "options": options.as_dict(),
         "model_size": {"variables": m.nvariables(), "constraints": m.nconstraints()},

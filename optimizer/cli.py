@@ -254,6 +254,7 @@ def _print_summary(result: SolveResult, target: Path) -> None:
     head += f"  HiGHS {m['solve_seconds']:.2f} s, wall {m['wall_seconds']:.2f} s"
     out.print(head)
     if not result.status.has_solution:
+        _print_why_infeasible(m.get("why_infeasible"), m.get("lp_conflict"))
         out.print(f"results (status only): {target}")
         return
 
@@ -282,6 +283,19 @@ def _print_summary(result: SolveResult, target: Path) -> None:
         kpis.add_row(k.kpi, _number(k.value), k.unit)
     out.print(kpis)
     out.print(f"results: {target}")
+
+
+def _print_why_infeasible(lines: list[str] | None, conflict: list[str] | None) -> None:
+    """The elastic re-solve's relaxations and the LP relaxation's conflict (see optimizer/explain.py)."""
+    if lines:
+        out.print("Feasible only with these relaxations:", style="bold")
+        for line in lines:
+            out.print(f"  - {line}", markup=False, highlight=False)
+    if conflict == []:
+        out.print("The LP relaxation is feasible: only whole openings and expansion steps make it infeasible.")
+    elif conflict:
+        out.print(f"Conflicting rows of the LP relaxation (HiGHS IIS): {', '.join(conflict)}", markup=False,
+                  highlight=False, soft_wrap=True)
 
 
 def _number(value: float) -> str:

@@ -6,6 +6,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+"""A scenario, sweep or case name: it becomes a folder under ``results/``, so no ``/``, no leading ``.``."""
+
+
+def name_message(value: object) -> str:
+    """The error for a name that does not match :data:`NAME_PATTERN`."""
+    return (f"'{value}' is not a usable name: it names a results folder, so it may hold only letters, digits, "
+            "'_', '.' and '-', and must start with a letter or digit (no '/', no '..')")
+
 
 class ScenarioConfig(BaseModel):
     """Scalars of one scenario. Money in $M, unit costs in $/kWh, energy in GWh.
@@ -17,7 +26,7 @@ class ScenarioConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    name: str = Field(min_length=1, pattern=NAME_PATTERN)
     description: str = ""
     start_year: int = Field(ge=1900, le=2200)
     end_year: int = Field(ge=1900, le=2200)

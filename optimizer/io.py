@@ -7,6 +7,7 @@ reported through :class:`~optimizer.errors.InputError`.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -59,12 +60,26 @@ def _read_yaml(path: Path) -> tuple[object, list[Problem]]:
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Read one table as text cells. A row whose field count differs from the header's is reported with
+    its row number (pandas would silently take the extra leading fields for an index)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f, skipinitialspace=True)
+            header = [h.strip() for h in next(reader, [])]
+            ragged = [(reader.line_num, len(row)) for row in reader if row and len(row) != len(header)]
+    except (csv.Error, UnicodeDecodeError) as exc:
+        return None, [Problem(str(path), None, None, "csv", f"malformed CSV: {exc}".strip())]
+    if not header:
+        return None, [Problem(str(path), None, None, "empty-table", "the file is empty (no header row)")]
+    if ragged:
+        return None, [Problem(str(path), row, None, "csv", f"malformed CSV: {n} fields where the header has "
+                              f"{len(header)}") for row, n in ragged]
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8")
-    except pd.errors.EmptyDataError:
-        return None, [Problem(str(path), None, None, "empty-table", "the file is empty (no header row)")]
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         return None, [Problem(str(path), None, None, "csv", f"malformed CSV: {exc}".strip())]
+    if len(set(header)) < len(header) and len(header) == len(frame.columns):
+        frame.columns = header  # pandas renames a repeated name to 'name.1': keep it, the validator reports it
     return frame, []
 
 
@@ -73,12 +88,12 @@ def _load_folder(folder: Path) -> Scenario:
     raw_config, config_problems = _read_yaml(folder / CONFIG_FILE)
     problems += config_problems
     raw: dict[str, pd.DataFrame | None] = {}
-    for csv in sorted(folder.glob("*.csv")):
-        frame, csv_problems = _read_csv(csv)
+    for table_file in sorted(folder.glob("*.csv")):
+        frame, csv_problems = _read_csv(table_file)
         problems += csv_problems
-        raw[csv.stem] = frame
-        if frame is None and csv.stem in TABLES_BY_NAME:
-            raw[csv.stem] = pd.DataFrame()  # reported already; keep out of "missing-table"
+        raw[table_file.stem] = frame
+        if frame is None and table_file.stem in TABLES_BY_NAME:
+            raw[table_file.stem] = pd.DataFrame()  # reported already; keep out of "missing-table"
     if problems:
         raise InputError(problems)
 
@@ -123,11 +138,9 @@ def _config_from_sheet(frame: pd.DataFrame, file: str) -> tuple[dict[str, Any], 
         return {}, [Problem(file, 1, None, "missing-column", "the scenario sheet needs columns 'key' and 'value'")]
     config: dict[str, Any] = {}
     for i, (key, value) in enumerate(zip(frame["key"], frame["value"])):
-        if pd.isna(key):
-            continue
-        if isinstance(value, float) and pd.isna(value):
-            value = None
-        elif isinstance(value, str) and str(key).split(".")[0] not in TEXT_SETTINGS:
+        if pd.isna(key) or (isinstance(value, float) and pd.isna(value)):
+            continue  # a blank value is the setting's default (an exported '' or null reads back blank)
+        if isinstance(value, str) and str(key).split(".")[0] not in TEXT_SETTINGS:
             try:
                 value = yaml.safe_load(value)
             except yaml.YAMLError:

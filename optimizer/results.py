@@ -70,6 +70,11 @@ class SolveResult(Review):
     def review_data(self) -> ReviewData:
         return solve_review_data(self.scenario, self.status.value, self.objective, self.manifest, self.tables)
 
+    @property
+    def why_infeasible(self) -> list[str]:
+        """For an infeasible scenario, the relaxations that would make it feasible (``[]`` otherwise)."""
+        return list(self.manifest.get("why_infeasible") or [])
+
     def kpi(self, name: str) -> float:
         row = self.kpis.loc[self.kpis["kpi"] == name, "value"]
         return float(row.iloc[0]) if len(row) else float("nan")

@@ -130,6 +130,8 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions, solver: Highs | Non
     Never raises for a non-optimal stop: the outcome carries the status.
     """
     solver = solver or new_solver()
+    if next(m.component_data_objects(pyo.Var, descend_into=True), None) is None:
+        return _solve_constant(m), solver
     highs_options = options.highs_options()
     _use_threads(int(highs_options["threads"]))
     previous = solver._solver_model
@@ -155,6 +157,19 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions, solver: Highs | Non
         gap = relative_gap(objective, bound)
     nodes = int(info.mip_node_count) if info.mip_node_count >= 0 else None
     return SolveOutcome(status, objective, bound, gap, solve_seconds, res.termination_condition.name, nodes), solver
+
+
+def _solve_constant(m: pyo.ConcreteModel) -> SolveOutcome:
+    """A model without variables (nothing demanded, nothing to build): HiGHS answers an empty model
+    with no status, so evaluate it here. Optimal with the constant objective unless a row is violated."""
+    for row in m.component_data_objects(pyo.Constraint, active=True):
+        body = pyo.value(row.body)
+        if (row.lower is not None and body < pyo.value(row.lower) - 1e-9) or \
+                (row.upper is not None and body > pyo.value(row.upper) + 1e-9):
+            return SolveOutcome(Status.INFEASIBLE, None, None, None, 0.0, "provenInfeasible")
+    objective = next(m.component_data_objects(pyo.Objective, active=True), None)
+    value = float(pyo.value(objective)) if objective is not None else 0.0
+    return SolveOutcome(Status.OPTIMAL, value, value, 0.0, 0.0, "convergenceCriteriaSatisfied")
 
 
 def fixed_lp_duals(m: pyo.ConcreteModel, solver: Highs, options: SolveOptions) -> tuple[float | None, dict]:

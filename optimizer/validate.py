@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from .config import ScenarioConfig
+from .config import ScenarioConfig, name_message
 from .errors import InputError, Problem
 from .schema import SOURCE_SUFFIX, TABLES, TABLES_BY_NAME, Column, Table
 
@@ -39,7 +39,9 @@ def validate_config(raw: object, file: str) -> tuple[ScenarioConfig | None, list
             loc = ".".join(str(x) for x in err["loc"]) or None
             rule = {"extra_forbidden": "unknown-key", "missing": "missing-key"}.get(err["type"], "value")
             msg = err["msg"]
-            if err["type"] == "extra_forbidden":
+            if err["type"] == "string_pattern_mismatch" and err["loc"] == ("name",):
+                rule, msg = "name", name_message(err["input"])
+            elif err["type"] == "extra_forbidden":
                 known = list(ScenarioConfig.model_fields)
                 close = difflib.get_close_matches(str(err["loc"][0]), known, n=1)
                 msg = "unknown setting" + (f" (did you mean '{close[0]}'?)" if close else "")

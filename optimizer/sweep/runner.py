@@ -26,8 +26,11 @@ DEFAULT_TIME_LIMIT = 120.0  # seconds per scenario unless the sweep file or --ti
 MAX_ATTEMPTS = 3  # a case whose worker dies this many times is recorded as an error
 STALL_GRACE = 60.0  # seconds beyond the solver time limit before a silent worker is killed
 START_TIMEOUT = 60.0  # seconds a replacement worker may take to start before its slot is given up
-# fault injection for tests: a worker that reaches the case named here exits at once, like a crash
+# fault injection for tests: a worker that reaches the case named in CRASH_CASE_ENV exits at once, like a
+# crash; one that reaches the case named in STALL_CASE_ENV stops answering, like a hung solver
 CRASH_CASE_ENV = "OPTIMIZER_FAULT_CRASH_CASE"
+STALL_CASE_ENV = "OPTIMIZER_FAULT_STALL_CASE"
+FAULT_ENVS = (CRASH_CASE_ENV, STALL_CASE_ENV)
 
 
 @dataclass
@@ -59,6 +62,10 @@ class _SolverActor:
         crash = os.environ.get(CRASH_CASE_ENV)
         if crash and any(case.name == crash for _, case in items):
             os._exit(70)
+        stall = os.environ.get(STALL_CASE_ENV)
+        if stall and any(case.name == stall for _, case in items):
+            while True:  # never returns: the driver's stall backstop must stop this worker
+                time.sleep(3600)
         return [self.solver.solve(key, case) for key, case in items]
 
     def stats(self) -> dict:
@@ -118,8 +125,12 @@ def run_sweep(
     batch_size: int = 4,
     flush_every: int = 50,
     on_progress: Callable[[SweepStore, int, int], None] | None = None,
+    stall_grace: float = STALL_GRACE,
 ) -> SweepRun:
-    """Solve every case of a sweep not yet complete in ``out``; see the module docstring."""
+    """Solve every case of a sweep not yet complete in ``out``; see the module docstring.
+
+    A worker silent for longer than (time limit + ``stall_grace``) seconds per scenario of its batch is
+    killed and its cases retried, each recorded as ``error`` after :data:`MAX_ATTEMPTS` tries."""
     ray = import_ray(address)
     from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
@@ -151,6 +162,9 @@ def run_sweep(
     store = SweepStore(out, meta, sweep.parameter_names, flush_every=flush_every)
     n_workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
     actor_cls = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(_SolverActor)
+    faults = {k: os.environ[k] for k in FAULT_ENVS if os.environ.get(k)}
+    if faults:  # reach workers of a Ray started before the variables were set (tests on a shared Ray)
+        actor_cls = actor_cls.options(runtime_env={"env_vars": faults})
     base_ref = ray.put(base)
 
     def new_actor():
@@ -166,7 +180,7 @@ def run_sweep(
     restarts = 0
     fresh = _batches(todo(), batch_size)
     exhausted = False
-    per_case = (options.time_limit or DEFAULT_TIME_LIMIT) + STALL_GRACE
+    per_case = (options.time_limit or DEFAULT_TIME_LIMIT) + stall_grace
 
     def start(slot: int) -> None:
         actors[slot] = new_actor()

@@ -33,6 +33,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, model_validator
 
+from ..config import NAME_PATTERN, name_message
 from ..errors import InputError, Problem
 from ..scenario import Scenario
 from .changes import (
@@ -54,11 +55,10 @@ from .changes import (
 MODEL_VERSION = "1"
 """Part of every :func:`scenario_id`: bump it when a change to the model makes old results stale."""
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 PARAMETER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 RESERVED_PARAMETERS = frozenset({
     "scenario_id", "case_key", "case", "status", "objective", "bound", "gap", "solve_seconds", "wall_seconds",
-    "rebuilt", "message", "name", "kind",
+    "rebuilt", "message", "why_infeasible", "name", "kind",
 })
 """Column names of the sweep summary a swept parameter may not take (``case`` is the named cases' own)."""
 
@@ -455,6 +455,8 @@ class _Loader:
                     self.problem(column, "unknown-key", f"unknown key '{last}'{_hint(last, cls.model_fields)}")
                 elif err["type"] == "missing":
                     self.problem(column, "missing-key", f"'{last}' is required")
+                elif err["type"] == "string_pattern_mismatch" and last == "name":
+                    self.problem(column, "name", name_message(err["input"]))
                 else:
                     self.problem(column, "value", err["msg"].removeprefix("Value error, "))
             return None

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..errors import InputError
+from ..explain import explain_infeasible
 from ..model import build_model
 from ..model.params import structure_key, update_params
 from ..results import extract_tables
@@ -51,6 +52,7 @@ class CaseResult:
     wall_seconds: float
     rebuilt: bool
     message: str = ""
+    why_infeasible: str = ""  # for an infeasible case: the relaxations that make it feasible, "; "-joined
     kpis: dict = field(default_factory=dict)
     tables: dict = field(default_factory=dict)
     worker_pid: int = 0
@@ -102,6 +104,12 @@ class CaseSolver:
         except Exception as exc:  # a solver failure is a result, and the model is rebuilt next time
             self.key = None
             return failed_result(key, case, Status.ERROR, f"{type(exc).__name__}: {exc}", time.perf_counter() - t0)
+        why = ""
+        if outcome.status == Status.INFEASIBLE:
+            try:
+                why = "; ".join(explain_infeasible(scenario, self.options))
+            except Exception as exc:  # the status stands; only the explanation is missing
+                why = f"no explanation: {type(exc).__name__}: {exc}"
         tables = extract_tables(m, outcome, {}, None) if outcome.status.has_solution else {}
         kpis: dict[str, float] = {}
         if tables:
@@ -110,7 +118,7 @@ class CaseSolver:
         self.solved += 1
         return CaseResult(key, case.name, dict(case.params), sid, outcome.status.value, outcome.objective,
                           outcome.bound, outcome.gap, outcome.solve_seconds, time.perf_counter() - t0, rebuilt,
-                          kpis=kpis, tables={k: v for k, v in tables.items() if k in LONG_TABLES},
+                          why_infeasible=why, kpis=kpis, tables={k: v for k, v in tables.items() if k in LONG_TABLES},
                           worker_pid=os.getpid())
 
 
@@ -131,7 +139,8 @@ def to_frames(results: list[CaseResult], parameter_names: tuple[str, ...]) -> di
         # the ``case`` parameter of named cases is their name: the ``case`` column already holds it
         row.update({p: _param_value(r.params.get(p)) for p in parameter_names if p != "case"})
         row.update(status=r.status, objective=r.objective, bound=r.bound, gap=r.gap, solve_seconds=r.solve_seconds,
-                   wall_seconds=r.wall_seconds, rebuilt=r.rebuilt, message=r.message)
+                   wall_seconds=r.wall_seconds, rebuilt=r.rebuilt, message=r.message,
+                   why_infeasible=r.why_infeasible)
         row.update(r.kpis)
         rows.append(row)
     frames = {"summary": pd.DataFrame(rows)}

@@ -1,0 +1,224 @@
+"""Why is a scenario infeasible? Re-solve an elastic copy of its model and say, in business words, which
+rules had to give way and by how much.
+
+The elastic model is the scenario's own MILP (:func:`optimizer.model.build_model`) in which every row of
+the business families below gets a nonnegative slack variable on the side that can fail:
+
+=====================  ==========================================  ============  =================
+Pyomo family           relaxed row                                 slack unit    weight per unit
+=====================  ==========================================  ============  =================
+``plant_capacity``     shipped[p,t] - s <= alpha[p,t] Cap[p,t]      GWh           1
+``assembly_capacity``  built[a,t] - s <= cap[a,t] / 1000            1,000 veh.    0.05
+``capex_budget``       cash[t] - s <= B[t]                          $M            0.01
+``total_budget``       sum_t cash[t] - s <= B_total                 $M            0.01
+``local_content``      local[r,t] + s >= share[r] covered[r,t]      GWh           1
+``supplier_share``     x[p,a,t] - s <= sigma[a] x[a,t]              GWh           1
+``min_offtake``        shipped[p,t] + s >= M[p,t]                   GWh           1
+``co2_cap``            emitted[t] - s <= E[t]                       kt CO2        0.02
+``demand_balance``     served[a,v,t] + s = D[a,v,t]  (hard demand)  GWh           10
+=====================  ==========================================  ============  =================
+
+and the objective becomes ``min sum_rows weight_family x (1 + 0.001 rank_family) x s_row`` (rank: the
+family's place in the table, so two equally good answers resolve in the table's order). The weights put
+the units on one footing (1,000 vehicles of 50 kWh packs = 0.05 GWh; $100M, a typical expansion step, ~ 1 GWh; 50 kg
+CO2/kWh x 1 GWh = 50 kt) and make a demand shortfall the last resort (the scenario declared demand firm),
+so the answer names the capacity, budget or rule to change before it drops demand. Structural rows
+(open once, expansion limits, a candidate shipping before it opens, single sourcing) stay hard. Every
+row with a slack above :data:`TOLERANCE` becomes one sentence, e.g. ``"Sunderland 2031: 3.2 GWh short
+for Leaf52 demand"`` or ``"UK_EU_ROO_2027 local-content rule 2027: 12.0 points short"``.
+
+The elastic model always has a solution (ship nothing, build nothing, and let the slacks take the rest),
+so it needs no IIS. :func:`lp_conflict` adds one for modellers: HiGHS's IIS of the LP relaxation names
+the conflicting rows, or is empty when only the whole openings and steps make the scenario infeasible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import highspy
+import pyomo.environ as pyo
+
+from .model import build_model
+from .scenario import Scenario
+from .solve import SolveOptions, Status, solve_model
+
+TOLERANCE = 1e-6  # slack (in the row's unit) below this is numerical noise, not a relaxation
+MAX_LINES = 20  # longest explanation; the rest is summarised as "... and N more"
+TIE_BREAK = 1e-3  # weights grow by this share per place in WEIGHTS, so equal relaxations resolve in its order
+IIS_STRATEGY = 2  # HiGHS iis_strategy that builds the IIS from the LP (0 only finds trivial conflicts)
+DEFAULT_TIME_LIMIT = 60.0  # seconds for the elastic re-solve when the options set none
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """One relaxed row of the elastic model: its family, index, slack (row unit) and sentence."""
+
+    family: str
+    index: tuple
+    slack: float
+    text: str
+
+
+WEIGHTS: dict[str, float] = {  # family -> weight per unit of slack, in the order the sentences come
+    "plant_capacity": 1.0,
+    "assembly_capacity": 0.05,
+    "capex_budget": 0.01,
+    "total_budget": 0.01,
+    "local_content": 1.0,
+    "supplier_share": 1.0,
+    "min_offtake": 1.0,
+    "co2_cap": 0.02,
+    "demand_balance": 10.0,
+}
+
+
+def explain_infeasible(scenario: Scenario, options: SolveOptions | None = None) -> list[str]:
+    """Sentences naming the smallest weighted set of relaxations (see the module docstring) that makes
+    ``scenario`` feasible; ``[]`` when nothing needs relaxing (the scenario is feasible)."""
+    relaxations, note = find_relaxations(scenario, options)
+    lines = [r.text for r in relaxations[:MAX_LINES]]
+    if len(relaxations) > MAX_LINES:
+        lines.append(f"... and {len(relaxations) - MAX_LINES} more relaxations")
+    return [note] if note else lines
+
+
+def find_relaxations(scenario: Scenario, options: SolveOptions | None = None) -> tuple[list[Relaxation], str]:
+    """Build and solve the elastic model; return its nonzero relaxations (in family order) and a note
+    that is non-empty only when the elastic model itself found no solution."""
+    options = options or SolveOptions()
+    if options.time_limit is None:
+        options = SolveOptions(time_limit=DEFAULT_TIME_LIMIT, rel_gap=options.rel_gap, threads=options.threads,
+                               seed=options.seed, extra=dict(options.extra))
+    m = build_model(scenario)
+    rows = _add_slack(m, hard_demand=scenario.config.demand == "hard")
+    outcome, _ = solve_model(m, options)
+    if not outcome.status.has_solution:
+        return [], (f"no explanation: the elastic re-solve ended {outcome.status.value} "
+                    f"({outcome.termination}) within the time limit")
+    found = []
+    for family, index, slack in rows:
+        value = float(slack.value or 0.0)
+        if value > TOLERANCE:
+            found.append(Relaxation(family, index, value, _DESCRIBE[family](m, index, value)))
+    return found, ""
+
+
+def lp_conflict(scenario: Scenario, options: SolveOptions | None = None) -> list[str] | None:
+    """Pyomo names of the rows of an infeasible subsystem of the LP relaxation (integers relaxed to
+    reals), from HiGHS's IIS; ``[]`` when the LP relaxation is feasible, i.e. only whole openings and steps
+    make the scenario infeasible; ``None`` when HiGHS cannot compute one."""
+    options = options or SolveOptions()
+    m = build_model(scenario)
+    pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
+    outcome, solver = solve_model(m, options)
+    if outcome.status != Status.INFEASIBLE:
+        return []
+    highs = solver._solver_model
+    if highs is None or highs.setOptionValue("iis_strategy", IIS_STRATEGY) != highspy.HighsStatus.kOk:
+        return None
+    status, iis = highs.getIis()
+    if status != highspy.HighsStatus.kOk or not iis.valid_:
+        return None
+    rows = solver._solver_con_to_pyomo_con_map
+    return sorted(rows[i].name for i in iis.row_index_)
+
+
+def _add_slack(m: pyo.ConcreteModel, hard_demand: bool) -> list[tuple[str, tuple, pyo.Var]]:
+    """Add ``elastic_slack[i] >= 0`` to every row of the relaxable families, replace the objective by the
+    weighted slack sum; return (family, index, slack variable) per row."""
+    targets = []
+    for family in WEIGHTS:
+        if family == "demand_balance" and not hard_demand:
+            continue  # soft demand already has its own slack, the unserved GWh
+        component = getattr(m, family, None)
+        if component is None:
+            continue
+        for index, row in component.items():
+            targets.append((family, index if isinstance(index, tuple) else (index,), row))
+    m.elastic_slack = pyo.Var(range(len(targets)), domain=pyo.NonNegativeReals)
+    rows = []
+    for i, (family, index, row) in enumerate(targets):
+        s = m.elastic_slack[i]
+        # Pyomo keeps each row as lower <= body <= upper, in whichever orientation it normalised it to:
+        # the slack widens the bound that is there (both ends of an equality, i.e. a shortfall)
+        if row.body.polynomial_degree() == 0 and family == "min_offtake":
+            row.set_value((m.par.min_offtake[index], s, None))  # no flow can reach the plant: all of M is short
+        elif row.upper is not None and row.lower is None:
+            row.set_value((None, row.body - s, row.upper))
+        else:
+            row.set_value((row.lower, row.body + s, row.upper))
+        rows.append((family, index, s))
+    m.total_cost.deactivate()
+    rank = {family: k for k, family in enumerate(WEIGHTS)}
+    m.elastic_cost = pyo.Objective(
+        expr=sum(WEIGHTS[family] * (1.0 + TIE_BREAK * rank[family]) * s for family, _, s in rows), sense=pyo.minimize)
+    return rows
+
+
+def _flow_sum(m: pyo.ConcreteModel, flows: Iterable[tuple]) -> float:
+    return sum(float(m.flow[f].value or 0.0) for f in flows)
+
+
+def _plant_capacity(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
+    p, t = index
+    return f"{p} {t}: {s:,.1f} GWh of cell capacity short"
+
+
+def _assembly_capacity(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
+    a, t = index
+    return f"{a} {t}: assembly capacity {1000 * s:,.0f} vehicles short"
+
+
+def _capex_budget(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
+    (t,) = index
+    return f"capital budget {t}: ${s:,.1f}M short"
+
+
+def _total_budget(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
+    return f"total capital budget: ${s:,.1f}M short"
+
+
+def _local_content(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
+    name, t = index
+    rule = next(r for r in m.d.rules if r.rule == name)
+    covered = _flow_sum(m, [f for a in rule.assemblies for f in m.ix.by_assembly_year.get((a, t), ())])
+    points = 100.0 * s / covered  # covered > 0: with nothing covered the row holds without slack
+    return f"{name} local-content rule {t}: {points:,.1f} points short ({s:,.1f} GWh of local cells)"
+
+
+def _supplier_share(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
+    p, a, t = index
+    total = _flow_sum(m, m.ix.by_assembly_year.get((a, t), ()))
+    points = 100.0 * s / total if total > 0 else 0.0
+    cap = 100.0 * m.d.max_supplier_share[a]
+    return f"{a} {t}: {p} must supply {points:,.1f} points above the {cap:g} % supplier-share cap"
+
+
+def _min_offtake(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
+    p, t = index
+    return f"{p} {t}: take-or-pay minimum of {m.d.min_offtake[p, t]:,.1f} GWh is {s:,.1f} GWh short"
+
+
+def _co2_cap(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
+    (t,) = index
+    return f"CO2 cap {t}: {s:,.1f} kt CO2 over"
+
+
+def _demand_balance(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
+    a, v, t = index
+    return f"{a} {t}: {s:,.1f} GWh short for {v} demand"
+
+
+_DESCRIBE: dict[str, Callable[[pyo.ConcreteModel, tuple, float], str]] = {
+    "plant_capacity": _plant_capacity,
+    "assembly_capacity": _assembly_capacity,
+    "capex_budget": _capex_budget,
+    "total_budget": _total_budget,
+    "local_content": _local_content,
+    "supplier_share": _supplier_share,
+    "min_offtake": _min_offtake,
+    "co2_cap": _co2_cap,
+    "demand_balance": _demand_balance,
+}
