@@ -23,6 +23,7 @@ from .results import SolveResult
 from .solve import SolveOptions
 
 EXIT_OK, EXIT_INPUT, EXIT_NO_SOLUTION = 0, 2, 3
+CONFLICT_SHOWN = 12  # rows of an IIS printed; the manifest keeps them all
 
 app = typer.Typer(
     name="optimizer",
@@ -294,7 +295,10 @@ def _print_why_infeasible(lines: list[str] | None, conflict: list[str] | None) -
     if conflict == []:
         out.print("The LP relaxation is feasible: only whole openings and expansion steps make it infeasible.")
     elif conflict:
-        out.print(f"Conflicting rows of the LP relaxation (HiGHS IIS): {', '.join(conflict)}", markup=False,
+        shown = ", ".join(conflict[:CONFLICT_SHOWN])
+        more = f" ... and {len(conflict) - CONFLICT_SHOWN} more (all in manifest.json, lp_conflict)" \
+            if len(conflict) > CONFLICT_SHOWN else ""
+        out.print(f"Conflicting rows of the LP relaxation (HiGHS IIS, {len(conflict)}): {shown}{more}", markup=False,
                   highlight=False, soft_wrap=True)
 
 
