@@ -17,11 +17,12 @@ import pandas as pd
 
 from ..errors import InputError
 from ..model import build_model
-from ..model.params import structure_key, update_params
+from ..model.params import param_groups, point_at, structure_key, update_params
 from ..results import extract_tables
 from ..scenario import Scenario
 from ..solve import SolveOptions, Status, new_solver, solve_model
 from .changes import apply_changes
+from .push import NotPolynomial, ParameterPush, param_vector
 from .spec import Case, scenario_id
 
 LONG_TABLES = ("flows", "builds", "capacity", "costs", "unmet")
@@ -70,6 +71,7 @@ class CaseSolver:
         self.source = source
         self.model = None
         self.solver = None
+        self.push: ParameterPush | None = None
         self.key: tuple | None = None
         self.solved = 0
         self.rebuilds = 0
@@ -78,8 +80,25 @@ class CaseSolver:
         self.model = build_model(scenario, mutable=True)
         # the model's structure never changes in place: only parameters do, pushed by hand in solve()
         self.solver = new_solver(manual_updates=True)
+        self.push = None  # compiled after the interface has loaded the model (first solve)
         self.key = structure_key(scenario)
         self.rebuilds += 1
+
+    def _compile(self) -> None:
+        try:
+            self.push = ParameterPush(self.solver)
+            self.push_keys = self.push.param_keys()
+        except NotPolynomial:  # not expected for this model: keep Pyomo's own (slower) update
+            self.push = None
+
+    def _update(self, scenario: Scenario) -> None:
+        """Move the built model (Pyomo Params and the matrix HiGHS holds) to ``scenario``."""
+        if self.push is not None:
+            self.push.push(param_vector(self.push_keys, param_groups(scenario)))
+            point_at(self.model, scenario)
+        else:
+            update_params(self.model, scenario)
+            self.solver.update_parameters()
 
     def solve(self, key: str, case: Case) -> CaseResult:
         """Resolve and solve one case; never raises for bad cases or failed solves."""
@@ -94,11 +113,12 @@ class CaseSolver:
         if rebuilt:
             self._fresh(scenario)
         else:
-            update_params(self.model, scenario)
-            self.solver.update_parameters()
+            self._update(scenario)
         m = self.model
         try:
             outcome, _ = solve_model(m, self.options, self.solver)
+            if rebuilt:
+                self._compile()
         except Exception as exc:  # a solver failure is a result, and the model is rebuilt next time
             self.key = None
             return failed_result(key, case, Status.ERROR, f"{type(exc).__name__}: {exc}", time.perf_counter() - t0)
