@@ -248,6 +248,42 @@ def validate_tables(
     return config, typed
 
 
+def revalidate_columns(
+    config_raw: object,
+    typed: Mapping[str, pd.DataFrame],
+    edited: Mapping[str, pd.DataFrame],
+    columns: Mapping[str, set[str]],
+    file_of: Callable[[str], str],
+) -> tuple[ScenarioConfig, dict[str, pd.DataFrame]]:
+    """What :func:`validate_tables` returns for tables that were valid (``typed``) and then had only some
+    non-key columns edited (``edited[name][column]`` for ``column`` in ``columns[name]``), at the cost of
+    those columns: each edited column goes through the same per-column checks, every other column and
+    the keys are kept, and the checks across tables run again. The horizon must be unchanged (a new
+    horizon re-checks every year column: use :func:`validate_tables`)."""
+    problems: list[Problem] = []
+    config, config_problems = validate_config(config_raw, file_of("scenario"))
+    problems += config_problems
+    out = dict(typed)
+    horizon = (config.start_year, config.end_year) if config else None
+    for name, cols in columns.items():
+        table = TABLES_BY_NAME[name]
+        if set(cols) & set(table.key):
+            raise ValueError(f"key columns of {name} were edited: validate the whole table")
+        frame = edited[name].reset_index(drop=True)
+        checker = _TableChecker(table, frame, file_of(name), horizon)
+        fresh = out[name].copy()
+        for col in sorted(cols):
+            fresh[col] = checker._column(table.column(col), frame[col], len(frame)).to_numpy()
+        problems += checker.problems
+        out[name] = fresh
+    if config is not None and not problems:
+        problems += _cross_checks(config, out, file_of)
+    if problems:
+        raise InputError(problems)
+    assert config is not None
+    return config, out
+
+
 def _cross_checks(config: ScenarioConfig, t: dict[str, pd.DataFrame], file_of: Callable[[str], str]) -> list[Problem]:
     """References between tables, per-year coverage and the rules that span tables."""
     problems: list[Problem] = []

@@ -630,8 +630,13 @@ def apply_changes(base: Scenario, changes: Sequence[Change], source: str = "<swe
     editor.apply(changes)
     if editor.problems:
         raise InputError(editor.problems)
+    edited: dict[str, set[str]] = {}
+    for table, column, _ in editor.touched_columns:
+        edited.setdefault(table, set()).add(column)
+    # tables fetched but left as they were are not passed on: only the edited columns are re-checked
+    frames = {name: editor.frames[name] for name in edited}
     try:
-        return base.derive(editor.frames, **editor.settings)
+        return base.derive(frames, edited_columns=edited, **editor.settings)
     except InputError as exc:
         raise editor.translate(exc) from None
 
