@@ -235,12 +235,16 @@ class Scenario:
 
 def table_digest(name: str, frame: pd.DataFrame) -> str:
     """sha256 of a table's content: its columns in name order and its rows sorted by the table's key,
-    each value by ``repr`` (so independent of file format, column order and row order)."""
+    each value by ``repr``, missing values as None (so independent of file format, column order and
+    row order)."""
     from .schema import TABLES_BY_NAME
 
     columns = sorted(frame.columns)
     key = [columns.index(k) for k in TABLES_BY_NAME[name].key if k in columns]
-    rows = sorted(zip(*(frame[c].tolist() for c in columns)), key=lambda r: tuple(r[i] for i in key))
+    def cells(column: str) -> list:  # every kind of missing value (None, NaN, pd.NA) as None
+        return [None if not isinstance(x, (tuple, list)) and pd.isna(x) else x for x in frame[column].tolist()]
+
+    rows = sorted(zip(*(cells(c) for c in columns)), key=lambda r: tuple(r[i] for i in key))
     return hashlib.sha256(repr((columns, rows)).encode()).hexdigest()
 
 

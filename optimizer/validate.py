@@ -276,12 +276,27 @@ def revalidate_columns(
             fresh[col] = checker._column(table.column(col), frame[col], len(frame)).to_numpy()
         problems += checker.problems
         out[name] = fresh
-    if config is not None and not problems:
+    if config is not None and not problems and _cross_checks_affected(typed, out, columns):
         problems += _cross_checks(config, out, file_of)
     if problems:
         raise InputError(problems)
     assert config is not None
     return config, out
+
+
+CROSS_CHECKED = {"plant_years": {"capacity_gwh"}, "demand": {"vehicles"}, "rules": {"from_year", "to_year"}}
+"""The non-key columns :func:`_cross_checks` reads (besides text columns, which changes never edit)."""
+
+
+def _cross_checks_affected(before: Mapping[str, pd.DataFrame], after: Mapping[str, pd.DataFrame],
+                           columns: Mapping[str, set[str]]) -> bool:
+    """Whether edits to ``columns`` can change the verdict of the checks across tables, which ``before``
+    passed: only edits to the columns they read can; of those, demand edits only when a row that had
+    no demand gets some (it then needs a lane)."""
+    hit = {(n, c) for n, cols in columns.items() for c in cols if c in CROSS_CHECKED.get(n, ())}
+    if hit == {("demand", "vehicles")}:
+        return bool(((after["demand"]["vehicles"] > 0) & ~(before["demand"]["vehicles"] > 0)).any())
+    return bool(hit)
 
 
 def _cross_checks(config: ScenarioConfig, t: dict[str, pd.DataFrame], file_of: Callable[[str], str]) -> list[Problem]:

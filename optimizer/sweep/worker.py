@@ -72,6 +72,7 @@ class CaseSolver:
         self.model = None
         self.solver = None
         self.push: ParameterPush | None = None
+        self.masks: dict = {}  # rows each sweep filter selects in the base tables
         self.key: tuple | None = None
         self.solved = 0
         self.rebuilds = 0
@@ -104,7 +105,7 @@ class CaseSolver:
         """Resolve and solve one case; never raises for bad cases or failed solves."""
         t0 = time.perf_counter()
         try:
-            scenario = apply_changes(self.base, case.changes, source=self.source)
+            scenario = apply_changes(self.base, case.changes, source=self.source, masks=self.masks)
         except InputError as exc:
             return failed_result(key, case, Status.ERROR, exc.render(), time.perf_counter() - t0)
         sid = scenario_id(scenario, self.options.as_dict())
