@@ -49,8 +49,8 @@ class SweepRun:
 class _SolverActor:
     """Body of the Ray actor: one CaseSolver, kept for the whole sweep."""
 
-    def __init__(self, base, options: dict, source: str):
-        self.solver = CaseSolver(base, SolveOptions(**options), source)
+    def __init__(self, base, options: dict, source: str, rebuild: bool = False):
+        self.solver = CaseSolver(base, SolveOptions(**options), source, rebuild=rebuild)
 
     def pid(self) -> int:
         return os.getpid()
@@ -118,8 +118,10 @@ def run_sweep(
     batch_size: int = 4,
     flush_every: int = 50,
     on_progress: Callable[[SweepStore, int, int], None] | None = None,
+    rebuild: bool = False,
 ) -> SweepRun:
-    """Solve every case of a sweep not yet complete in ``out``; see the module docstring."""
+    """Solve every case of a sweep not yet complete in ``out``; see the module docstring. ``rebuild``
+    makes every worker build a fresh model for every case (the benchmark's baseline)."""
     ray = import_ray(address)
     from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
@@ -155,7 +157,7 @@ def run_sweep(
 
     def new_actor():
         return actor_cls.remote(base_ref, {"time_limit": options.time_limit, "rel_gap": options.rel_gap,
-                                           "threads": 1, "seed": options.seed}, str(sweep.path))
+                                           "threads": 1, "seed": options.seed}, str(sweep.path), rebuild)
 
     actors: list = [None] * n_workers
     idle: deque[int] = deque()

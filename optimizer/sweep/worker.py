@@ -65,8 +65,9 @@ def failed_result(key: str, case: Case, status: Status, message: str, wall: floa
 class CaseSolver:
     """Solves cases of one sweep against one base scenario, keeping one model while the structure holds."""
 
-    def __init__(self, base: Scenario, options: SolveOptions, source: str = "<sweep>"):
+    def __init__(self, base: Scenario, options: SolveOptions, source: str = "<sweep>", rebuild: bool = False):
         self.base = base
+        self.rebuild = rebuild  # build a fresh model for every case (a baseline to measure reuse against)
         self.options = options
         self.source = source
         self.model = None
@@ -110,7 +111,7 @@ class CaseSolver:
             return failed_result(key, case, Status.ERROR, exc.render(), time.perf_counter() - t0)
         sid = scenario_id(scenario, self.options.as_dict())
         structure = structure_key(scenario)
-        rebuilt = structure != self.key
+        rebuilt = self.rebuild or structure != self.key
         if rebuilt:
             self._fresh(scenario)
         else:
