@@ -140,6 +140,13 @@ def extract_tables(m: pyo.ConcreteModel, outcome: SolveOutcome, duals: dict,
         rows.append((p, a, v, t, q, q / (d.pack_kwh[v] * 1e-6), parts["cell"], parts["freight"], parts["tariff"],
                      parts["carbon"], parts["credit"], unit, unit * q))
     flows = pd.DataFrame(rows, columns=COLUMNS["flows"])
+    # sums over flows in plain Python: these tables are small and a pandas groupby costs more than HiGHS
+    # takes to re-solve a sweep case
+    served: dict[tuple[str, str, int], float] = {}
+    production: dict[tuple[str, int], float] = {}
+    for p, a, v, t, q, *_ in rows:
+        served[a, v, t] = served.get((a, v, t), 0.0) + q
+        production[p, t] = production.get((p, t), 0.0) + q
 
     rows = []
     for var, kind, gwh_of, cash_of in ((m.open, "opening", "opening_gwh", "opening_cost"),
@@ -151,10 +158,9 @@ def extract_tables(m: pyo.ConcreteModel, outcome: SolveOutcome, duals: dict,
                 rows.append((p, kind, y, n, n * getattr(pl, gwh_of), y + pl.lead, n * getattr(pl, cash_of)))
     builds = pd.DataFrame(rows, columns=COLUMNS["builds"])
 
-    capacity = _capacity_table(m, builds, flows, duals)
+    capacity = _capacity_table(m, builds, production, duals)
     costs = _costs_table(m, x, builds, capacity)
 
-    served = flows.groupby(["assembly", "model", "year"])["gwh"].sum().to_dict() if len(flows) else {}
     u = m.unserved.extract_values() if hasattr(m, "unserved") else {}
     rows = []
     for (a, v, t), dem in d.demand_gwh.items():
@@ -167,9 +173,9 @@ def extract_tables(m: pyo.ConcreteModel, outcome: SolveOutcome, duals: dict,
     return {"flows": flows, "builds": builds, "capacity": capacity, "costs": costs, "unmet": unmet, "kpis": kpis}
 
 
-def _capacity_table(m: pyo.ConcreteModel, builds: pd.DataFrame, flows: pd.DataFrame, duals: dict) -> pd.DataFrame:
+def _capacity_table(m: pyo.ConcreteModel, builds: pd.DataFrame, production: dict, duals: dict) -> pd.DataFrame:
     """Per plant and year, from the builds (the same delivery rules as the model's capacity rows):
-    nameplate = K0 + online builds; available = alpha (K0 + ramped builds)."""
+    nameplate = K0 + online builds; available = alpha (K0 + ramped builds); production by (p, t)."""
     d = m.d
     nameplate = {(p, t): d.existing_gwh[p, t] for p in d.plants for t in d.years}
     ramped = dict(nameplate)
@@ -178,7 +184,6 @@ def _capacity_table(m: pyo.ConcreteModel, builds: pd.DataFrame, flows: pd.DataFr
         for t in d.years:
             nameplate[b.plant, t] += b.gwh * pl.online(b.start_year, t)
             ramped[b.plant, t] += b.gwh * pl.delivered(b.start_year, t)
-    production = flows.groupby(["plant", "year"])["gwh"].sum().to_dict() if len(flows) else {}
     cap_con = getattr(m, "plant_capacity", None)
     rows = []
     for (p, t), plate in nameplate.items():

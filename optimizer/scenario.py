@@ -242,7 +242,8 @@ def table_digest(name: str, frame: pd.DataFrame) -> str:
     columns = sorted(frame.columns)
     key = [columns.index(k) for k in TABLES_BY_NAME[name].key if k in columns]
     def cells(column: str) -> list:  # every kind of missing value (None, NaN, pd.NA) as None
-        return [None if not isinstance(x, (tuple, list)) and pd.isna(x) else x for x in frame[column].tolist()]
+        values = frame[column].tolist()
+        return [None if x is pd.NA or (isinstance(x, float) and x != x) else x for x in values]
 
     rows = sorted(zip(*(cells(c) for c in columns)), key=lambda r: tuple(r[i] for i in key))
     return hashlib.sha256(repr((columns, rows)).encode()).hexdigest()
