@@ -39,6 +39,8 @@ from pyomo.core.expr import (
 )
 from pyomo.core.expr.numvalue import is_constant, value
 
+from ..solve import SolveOutcome, relative_gap, status_from_highs
+
 Poly = dict[tuple[int, ...], float]  # sorted Param positions -> coefficient
 
 
@@ -167,6 +169,9 @@ class ParameterPush:
         self.offset = _Polys([offset_poly])
         self.values = np.array([float(p.value) for p in self.params])
         self._last = self._evaluate(self.values)
+        self.columns = [None] * len(var_map)  # the Pyomo variable of each HiGHS column
+        for var_id, col in var_map.items():
+            self.columns[col] = solver._vars[var_id][0]
 
     @staticmethod
     def _bound(comp: _Compiler, expr: object) -> Poly | None:
@@ -210,6 +215,26 @@ class ParameterPush:
             h.changeObjectiveOffset(float(new["offset"][0]))
             sent += 1
         return sent
+
+    def solve(self) -> SolveOutcome:
+        """Re-solve what HiGHS holds (with the options of the last solve through Pyomo) and load the
+        incumbent into the Pyomo variables: highspy directly, without Pyomo's result objects."""
+        h = self.highs
+        before = h.getRunTime()
+        h.run()
+        seconds = float(h.getRunTime()) - before
+        info = h.getInfo()
+        has_solution = info.primal_solution_status == 2  # 0 none, 1 infeasible, 2 feasible
+        status = status_from_highs(h.getModelStatus(), has_solution)
+        objective = bound = gap = None
+        if status.has_solution:
+            for var, x in zip(self.columns, h.getSolution().col_value, strict=True):
+                var.set_value(x, skip_validation=True)
+            objective = float(info.objective_function_value)
+            bound = objective if info.mip_node_count < 0 else float(info.mip_dual_bound)
+            gap = relative_gap(objective, bound)
+        nodes = int(info.mip_node_count) if info.mip_node_count >= 0 else None
+        return SolveOutcome(status, objective, bound, gap, seconds, h.modelStatusToString(h.getModelStatus()), nodes)
 
 
 def param_vector(keys: list[tuple[str, object]], groups: Mapping[str, Mapping]) -> np.ndarray:

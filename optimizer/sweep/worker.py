@@ -118,9 +118,12 @@ class CaseSolver:
             self._update(scenario)
         m = self.model
         try:
-            outcome, _ = solve_model(m, self.options, self.solver)
-            if rebuilt:
-                self._compile()
+            if rebuilt or self.push is None:
+                outcome, _ = solve_model(m, self.options, self.solver)
+                if rebuilt:
+                    self._compile()
+            else:
+                outcome = self.push.solve()
         except Exception as exc:  # a solver failure is a result, and the model is rebuilt next time
             self.key = None
             return failed_result(key, case, Status.ERROR, f"{type(exc).__name__}: {exc}", time.perf_counter() - t0)
