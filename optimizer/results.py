@@ -179,11 +179,11 @@ def _capacity_table(m: pyo.ConcreteModel, builds: pd.DataFrame, production: dict
     d = m.d
     nameplate = {(p, t): d.existing_gwh[p, t] for p in d.plants for t in d.years}
     ramped = dict(nameplate)
-    for b in builds.itertuples(index=False):
-        pl = d.plants[b.plant]
+    for plant, start, gwh in zip(builds["plant"], builds["start_year"], builds["gwh"]):
+        pl = d.plants[plant]
         for t in d.years:
-            nameplate[b.plant, t] += b.gwh * pl.online(b.start_year, t)
-            ramped[b.plant, t] += b.gwh * pl.delivered(b.start_year, t)
+            nameplate[plant, t] += gwh * pl.online(start, t)
+            ramped[plant, t] += gwh * pl.delivered(start, t)
     cap_con = getattr(m, "plant_capacity", None)
     rows = []
     for (p, t), plate in nameplate.items():
@@ -203,11 +203,11 @@ def _costs_table(m: pyo.ConcreteModel, x: dict, builds: pd.DataFrame, capacity: 
         if q:
             for k, unit in d.unit_cost_parts(p, a, t).items():
                 nominal[k, t] += unit * q
-    for b in builds.itertuples(index=False):
-        for t, share in s.charges(b.plant, b.start_year).items():
-            nominal["investment", t] += b.cash_musd * share
-    for c in capacity.itertuples(index=False):
-        nominal["fixed_om", c.year] += d.plants[c.plant].fixed_om * c.nameplate_gwh
+    for plant, start, cash in zip(builds["plant"], builds["start_year"], builds["cash_musd"]):
+        for t, share in s.charges(plant, start).items():
+            nominal["investment", t] += cash * share
+    for plant, year, plate in zip(capacity["plant"], capacity["year"], capacity["nameplate_gwh"]):
+        nominal["fixed_om", year] += d.plants[plant].fixed_om * plate
     if hasattr(m, "unserved"):
         pen = s.config.unserved_penalty_usd_per_kwh
         for (_a, _v, t), u in m.unserved.extract_values().items():
