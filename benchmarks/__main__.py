@@ -123,12 +123,15 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\nwrote {args.out}; {time.perf_counter() - t0:.0f} s")
         return
 
-    from .sweeps import sweep_table
+    from .sweeps import case_breakdown, sweep_table
 
     single = pd.DataFrame(single_rows(args.quick, args.cap_full))
     single.to_csv(args.out / "single.csv", index=False)
     show("single solves (seconds; overhead = (total - HiGHS) / HiGHS; vs_direct = total / highspy on the MPS)",
          single.drop(columns=["direct_wall_s", "direct_objective"], errors="ignore"))
+    breakdown = case_breakdown()
+    breakdown.to_csv(args.out / "sweep_case_breakdown.csv", index=False)
+    show("one persistent worker's time per scenario, by step (median ms, in-process)", breakdown)
     sweeps = sweep_table(args.sweep_count or (40 if args.quick else 200))
     sweeps.to_csv(args.out / "sweeps.csv", index=False)
     show("sweeps of the base case (Monte Carlo samples)", sweeps)

@@ -121,3 +121,50 @@ def sweep_table(count: int, worker_counts: tuple[int, ...] = (1, 2)) -> pd.DataF
                                    for m, w in zip(table["mode"], table["workers"])]
     table["memory_growth"] = table["worker_mb_at_end"] / table["worker_mb_after_20"]
     return table
+
+
+def case_breakdown(count: int = 40) -> pd.DataFrame:
+    """Where a persistent worker's time per scenario goes (median ms over ``count`` Monte Carlo cases, one
+    process, no Ray): resolving the case's changes, its scenario id, the derived model data, the structure
+    check, the parameter push, HiGHS (as it reports), the rest of the re-solve, and result extraction."""
+    import itertools
+
+    from optimizer.io import load_scenario
+    from optimizer.model.params import structure_key
+    from optimizer.results import extract_tables
+    from optimizer.solve import SolveOptions
+    from optimizer.sweep.changes import apply_changes
+    from optimizer.sweep.spec import load_sweep, scenario_id
+    from optimizer.sweep.worker import CaseSolver
+
+    sweep = load_sweep(MONTE_CARLO)
+    base = load_scenario(sweep.base_path)
+    options = SolveOptions(time_limit=120, rel_gap=float(dict(sweep.options).get("rel_gap", 1e-4)), threads=1)
+    worker = CaseSolver(base, options, str(sweep.path))
+    cases = list(itertools.islice(sweep.cases(), count + 1))
+    worker.solve("first", cases[0])  # the one build
+    parts: dict[str, list[float]] = {k: [] for k in ("resolve changes", "scenario id", "model data",
+                                                     "structure check", "parameter push", "HiGHS",
+                                                     "re-solve call - HiGHS", "extraction")}
+
+    def timed(name: str, fn):
+        t = time.perf_counter()
+        out = fn()
+        parts[name].append(1000 * (time.perf_counter() - t))
+        return out
+
+    for case in cases[1:]:
+        scenario = timed("resolve changes", lambda c=case: apply_changes(base, c.changes, masks=worker.masks))
+        timed("scenario id", lambda s=scenario: scenario_id(s, options.as_dict()))
+        timed("model data", lambda s=scenario: s.data)
+        timed("structure check", lambda s=scenario: structure_key(s))
+        timed("parameter push", lambda s=scenario: worker._update(s))
+        outcome = timed("re-solve call - HiGHS", worker.push.solve)
+        parts["HiGHS"].append(1000 * outcome.solve_seconds)
+        parts["re-solve call - HiGHS"][-1] -= 1000 * outcome.solve_seconds
+        timed("extraction", lambda o=outcome: extract_tables(worker.model, o, {}, None))
+    rows = [{"step": k, "median_ms": float(pd.Series(v).median())} for k, v in parts.items()]
+    total = sum(r["median_ms"] for r in rows)
+    highs = next(r["median_ms"] for r in rows if r["step"] == "HiGHS")
+    rows.append({"step": "sum (wall / HiGHS = %.2f)" % (total / highs), "median_ms": total})
+    return pd.DataFrame(rows)
