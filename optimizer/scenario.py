@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from types import MappingProxyType
+from types import MappingProxyType, SimpleNamespace
 
 import pandas as pd
 
@@ -249,6 +249,13 @@ def table_digest(name: str, frame: pd.DataFrame) -> str:
     return hashlib.sha256(repr((columns, rows)).encode()).hexdigest()
 
 
+def _rows(frame: pd.DataFrame) -> list[SimpleNamespace]:
+    """The rows of a table with attribute access, as plain Python values (faster than ``itertuples``
+    on small tables, which the derivation of every sweep case reads)."""
+    columns = [str(c) for c in frame.columns]
+    return [SimpleNamespace(**dict(zip(columns, values))) for values in zip(*(frame[c].tolist() for c in columns))]
+
+
 def _derive(s: Scenario) -> ModelData:
     cfg = s.config
     years = tuple(cfg.years)
@@ -257,7 +264,7 @@ def _derive(s: Scenario) -> ModelData:
 
     plants: dict[str, PlantData] = {}
     starts: dict[str, tuple[int, ...]] = {}
-    for r in s.tables["plants"].itertuples(index=False):
+    for r in _rows(s.tables["plants"]):
         fx = float(cfg.fx.get(r.currency, 1.0))
         earliest = None if pd.isna(r.earliest_start) else int(r.earliest_start)
         plants[r.plant] = PlantData(
@@ -314,7 +321,7 @@ def _derive(s: Scenario) -> ModelData:
 
     rules = []
     if "rules" in s.tables:
-        for r in s.tables["rules"].itertuples(index=False):
+        for r in _rows(s.tables["rules"]):
             last = cfg.end_year if pd.isna(r.to_year) else int(r.to_year)
             ys = tuple(t for t in years if int(r.from_year) <= t <= last)
             rules.append(Rule(r.rule, tuple(r.assemblies), tuple(r.plants), float(r.min_share), ys))
@@ -323,7 +330,7 @@ def _derive(s: Scenario) -> ModelData:
     carbon_price = {t: 0.0 for t in years}
     co2_cap: dict[int, float] = {}
     if "years" in s.tables:
-        for r in s.tables["years"].itertuples(index=False):
+        for r in _rows(s.tables["years"]):
             t = int(r.year)
             if not pd.isna(r.capex_budget_musd):
                 budget[t] = float(r.capex_budget_musd)
