@@ -73,6 +73,7 @@ class CaseSolver:
         self.model = None
         self.solver = None
         self.push: ParameterPush | None = None
+        self.push_keys: list[tuple[str, object]] = []  # (group, index) of each pushed Param
         self.masks: dict = {}  # rows each sweep filter selects in the base tables
         self.key: tuple | None = None
         self.solved = 0
@@ -114,10 +115,10 @@ class CaseSolver:
         rebuilt = self.rebuild or structure != self.key
         if rebuilt:
             self._fresh(scenario)
-        else:
-            self._update(scenario)
         m = self.model
         try:
+            if not rebuilt:
+                self._update(scenario)
             if rebuilt or self.push is None:
                 outcome, _ = solve_model(m, self.options, self.solver)
                 if rebuilt:
