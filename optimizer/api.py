@@ -59,7 +59,9 @@ def solve(
     outcome, solver = solve_model(m, options)
     timings["solve_call_seconds"] = time.perf_counter() - t
     if mps_path is not None:
+        t = time.perf_counter()
         write_mps(solver, mps_path)
+        timings["mps_seconds"] = time.perf_counter() - t
 
     lp_objective, dual_values = None, {}
     t = time.perf_counter()

@@ -298,7 +298,7 @@ def _print_why_infeasible(lines: list[str] | None, conflict: list[str] | None) -
         shown = ", ".join(conflict[:CONFLICT_SHOWN])
         more = f" ... and {len(conflict) - CONFLICT_SHOWN} more (all in manifest.json, lp_conflict)" \
             if len(conflict) > CONFLICT_SHOWN else ""
-        out.print(f"Conflicting rows of the LP relaxation (HiGHS IIS, {len(conflict)}): {shown}{more}", markup=False,
+        out.print(f"Conflicting rows of the LP relaxation (HiGHS IIS): {shown}{more}", markup=False,
                   highlight=False, soft_wrap=True)
 
 

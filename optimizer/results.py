@@ -145,6 +145,13 @@ def extract_tables(m: pyo.ConcreteModel, outcome: SolveOutcome, duals: dict,
         rows.append((p, a, v, t, q, q / (d.pack_kwh[v] * 1e-6), parts["cell"], parts["freight"], parts["tariff"],
                      parts["carbon"], parts["credit"], unit, unit * q))
     flows = pd.DataFrame(rows, columns=COLUMNS["flows"])
+    # sums over flows in plain Python: these tables are small and a pandas groupby costs more than HiGHS
+    # takes to re-solve a sweep case
+    served: dict[tuple[str, str, int], float] = {}
+    production: dict[tuple[str, int], float] = {}
+    for p, a, v, t, q, *_ in rows:
+        served[a, v, t] = served.get((a, v, t), 0.0) + q
+        production[p, t] = production.get((p, t), 0.0) + q
 
     rows = []
     for var, kind, gwh_of, cash_of in ((m.open, "opening", "opening_gwh", "opening_cost"),
@@ -156,10 +163,9 @@ def extract_tables(m: pyo.ConcreteModel, outcome: SolveOutcome, duals: dict,
                 rows.append((p, kind, y, n, n * getattr(pl, gwh_of), y + pl.lead, n * getattr(pl, cash_of)))
     builds = pd.DataFrame(rows, columns=COLUMNS["builds"])
 
-    capacity = _capacity_table(m, builds, flows, duals)
+    capacity = _capacity_table(m, builds, production, duals)
     costs = _costs_table(m, x, builds, capacity)
 
-    served = flows.groupby(["assembly", "model", "year"])["gwh"].sum().to_dict() if len(flows) else {}
     u = m.unserved.extract_values() if hasattr(m, "unserved") else {}
     rows = []
     for (a, v, t), dem in d.demand_gwh.items():
@@ -172,18 +178,17 @@ def extract_tables(m: pyo.ConcreteModel, outcome: SolveOutcome, duals: dict,
     return {"flows": flows, "builds": builds, "capacity": capacity, "costs": costs, "unmet": unmet, "kpis": kpis}
 
 
-def _capacity_table(m: pyo.ConcreteModel, builds: pd.DataFrame, flows: pd.DataFrame, duals: dict) -> pd.DataFrame:
+def _capacity_table(m: pyo.ConcreteModel, builds: pd.DataFrame, production: dict, duals: dict) -> pd.DataFrame:
     """Per plant and year, from the builds (the same delivery rules as the model's capacity rows):
-    nameplate = K0 + online builds; available = alpha (K0 + ramped builds)."""
+    nameplate = K0 + online builds; available = alpha (K0 + ramped builds); production by (p, t)."""
     d = m.d
     nameplate = {(p, t): d.existing_gwh[p, t] for p in d.plants for t in d.years}
     ramped = dict(nameplate)
-    for b in builds.itertuples(index=False):
-        pl = d.plants[b.plant]
+    for plant, start, gwh in zip(builds["plant"], builds["start_year"], builds["gwh"]):
+        pl = d.plants[plant]
         for t in d.years:
-            nameplate[b.plant, t] += b.gwh * pl.online(b.start_year, t)
-            ramped[b.plant, t] += b.gwh * pl.delivered(b.start_year, t)
-    production = flows.groupby(["plant", "year"])["gwh"].sum().to_dict() if len(flows) else {}
+            nameplate[plant, t] += gwh * pl.online(start, t)
+            ramped[plant, t] += gwh * pl.delivered(start, t)
     cap_con = getattr(m, "plant_capacity", None)
     rows = []
     for (p, t), plate in nameplate.items():
@@ -203,11 +208,11 @@ def _costs_table(m: pyo.ConcreteModel, x: dict, builds: pd.DataFrame, capacity: 
         if q:
             for k, unit in d.unit_cost_parts(p, a, t).items():
                 nominal[k, t] += unit * q
-    for b in builds.itertuples(index=False):
-        for t, share in s.charges(b.plant, b.start_year).items():
-            nominal["investment", t] += b.cash_musd * share
-    for c in capacity.itertuples(index=False):
-        nominal["fixed_om", c.year] += d.plants[c.plant].fixed_om * c.nameplate_gwh
+    for plant, start, cash in zip(builds["plant"], builds["start_year"], builds["cash_musd"]):
+        for t, share in s.charges(plant, start).items():
+            nominal["investment", t] += cash * share
+    for plant, year, plate in zip(capacity["plant"], capacity["year"], capacity["nameplate_gwh"]):
+        nominal["fixed_om", year] += d.plants[plant].fixed_om * plate
     if hasattr(m, "unserved"):
         pen = s.config.unserved_penalty_usd_per_kwh
         for (_a, _v, t), u in m.unserved.extract_values().items():

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from types import MappingProxyType
+from types import MappingProxyType, SimpleNamespace
 
 import pandas as pd
 
@@ -164,33 +164,56 @@ class Scenario:
 
         return pd.DataFrame(columns=[c.name for c in TABLES_BY_NAME[name].columns])
 
-    def derive(self, tables: Mapping[str, pd.DataFrame] | None = None, **settings: object) -> Scenario:
-        """A new, re-validated scenario with some tables replaced and some settings changed."""
-        from .validate import validate_tables
+    def derive(self, tables: Mapping[str, pd.DataFrame] | None = None, *,
+               edited_columns: Mapping[str, set[str]] | None = None, **settings: object) -> Scenario:
+        """A new, re-validated scenario with some tables replaced and some settings changed.
+
+        ``edited_columns`` says that each replaced table differs from this scenario's only in those
+        non-key columns: then only they are checked again (with the checks across tables), which is
+        what a sweep case costs."""
+        from .validate import revalidate_columns, validate_tables
 
         changed = dict(tables or {})
         unchanged = {name: frame for name, frame in self.tables.items() if name not in changed}
         config = self.config.model_dump()
         config.update(settings)
-        if config["start_year"] != self.config.start_year or config["end_year"] != self.config.end_year:
+        same_horizon = config["start_year"] == self.config.start_year and config["end_year"] == self.config.end_year
+        if edited_columns is not None and same_horizon and set(edited_columns) == set(changed) <= set(self.tables):
+            config_typed, typed = revalidate_columns(config, self.tables, changed, edited_columns,
+                                                     lambda name: f"{self.origin}:{name}")
+            return self._child(config_typed, typed)
+        if not same_horizon:
             unchanged = {}  # a new horizon: every year column is checked again
         raw = {**unchanged, **changed}
         config_typed, typed = validate_tables(raw, config, lambda name: f"{self.origin}:{name}", trusted=unchanged)
-        return Scenario(config=config_typed, tables=typed, origin=self.origin)
+        return self._child(config_typed, typed)
+
+    def _child(self, config: ScenarioConfig, tables: dict[str, pd.DataFrame]) -> Scenario:
+        """A derived scenario that inherits the table digests of the tables it shares with this one."""
+        child = Scenario(config=config, tables=tables, origin=self.origin)
+        digests = self.table_digests
+        child.__dict__["_inherited_digests"] = {
+            name: digests[name] for name, frame in tables.items() if self.tables.get(name) is frame}
+        return child
 
     @cached_property
     def inputs_sha256(self) -> str:
-        """Content hash of the settings and every table (independent of file format and row order)."""
+        """Content hash of the settings and every table (independent of file format and row order):
+        sha256 of the settings as JSON and each table's name and :func:`table_digest`."""
         h = hashlib.sha256()
         h.update(json.dumps(self.config.model_dump(mode="json"), sort_keys=True).encode())
-        for table in TABLES:
-            if table.name not in self.tables:
-                continue
-            frame = self.tables[table.name]
-            frame = frame[sorted(frame.columns)].sort_values(list(table.key)).reset_index(drop=True)
-            h.update(table.name.encode())
-            h.update(frame.to_csv(index=False, lineterminator="\n").encode())
+        for name, digest in self.table_digests.items():
+            h.update(name.encode())
+            h.update(digest.encode())
         return h.hexdigest()
+
+    @cached_property
+    def table_digests(self) -> dict[str, str]:
+        """:func:`table_digest` of each table, in schema order; a derived scenario inherits those of
+        the tables it shares with its parent (a sweep case hashes only what it changed)."""
+        inherited = self.__dict__.get("_inherited_digests", {})
+        return {t.name: inherited.get(t.name) or table_digest(t.name, self.tables[t.name])
+                for t in TABLES if t.name in self.tables}
 
     @cached_property
     def data(self) -> ModelData:
@@ -210,6 +233,29 @@ class Scenario:
         return {t: self.data.crf for t in range(first, last + 1)}
 
 
+def table_digest(name: str, frame: pd.DataFrame) -> str:
+    """sha256 of a table's content: its columns in name order and its rows sorted by the table's key,
+    each value by ``repr``, missing values as None (so independent of file format, column order and
+    row order)."""
+    from .schema import TABLES_BY_NAME
+
+    columns = sorted(frame.columns)
+    key = [columns.index(k) for k in TABLES_BY_NAME[name].key if k in columns]
+    def cells(column: str) -> list:  # every kind of missing value (None, NaN, pd.NA) as None
+        values = frame[column].tolist()
+        return [None if x is pd.NA or (isinstance(x, float) and x != x) else x for x in values]
+
+    rows = sorted(zip(*(cells(c) for c in columns)), key=lambda r: tuple(r[i] for i in key))
+    return hashlib.sha256(repr((columns, rows)).encode()).hexdigest()
+
+
+def _rows(frame: pd.DataFrame) -> list[SimpleNamespace]:
+    """The rows of a table with attribute access, as plain Python values (faster than ``itertuples``
+    on small tables, which the derivation of every sweep case reads)."""
+    columns = [str(c) for c in frame.columns]
+    return [SimpleNamespace(**dict(zip(columns, values))) for values in zip(*(frame[c].tolist() for c in columns))]
+
+
 def _derive(s: Scenario) -> ModelData:
     cfg = s.config
     years = tuple(cfg.years)
@@ -218,7 +264,7 @@ def _derive(s: Scenario) -> ModelData:
 
     plants: dict[str, PlantData] = {}
     starts: dict[str, tuple[int, ...]] = {}
-    for r in s.tables["plants"].itertuples(index=False):
+    for r in _rows(s.tables["plants"]):
         fx = float(cfg.fx.get(r.currency, 1.0))
         earliest = None if pd.isna(r.earliest_start) else int(r.earliest_start)
         plants[r.plant] = PlantData(
@@ -275,7 +321,7 @@ def _derive(s: Scenario) -> ModelData:
 
     rules = []
     if "rules" in s.tables:
-        for r in s.tables["rules"].itertuples(index=False):
+        for r in _rows(s.tables["rules"]):
             last = cfg.end_year if pd.isna(r.to_year) else int(r.to_year)
             ys = tuple(t for t in years if int(r.from_year) <= t <= last)
             rules.append(Rule(r.rule, tuple(r.assemblies), tuple(r.plants), float(r.min_share), ys))
@@ -284,7 +330,7 @@ def _derive(s: Scenario) -> ModelData:
     carbon_price = {t: 0.0 for t in years}
     co2_cap: dict[int, float] = {}
     if "years" in s.tables:
-        for r in s.tables["years"].itertuples(index=False):
+        for r in _rows(s.tables["years"]):
             t = int(r.year)
             if not pd.isna(r.capex_budget_musd):
                 budget[t] = float(r.capex_budget_musd)

@@ -117,6 +117,25 @@ def _status(term: TerminationCondition, sol: SolutionStatus) -> Status:
     return Status.FEASIBLE if has_sol else Status.NO_SOLUTION
 
 
+_HIGHS_ERRORS = ("kNotset", "kLoadError", "kModelError", "kPresolveError", "kSolveError", "kPostsolveError",
+                 "kModelEmpty", "kUnknown")
+
+
+def status_from_highs(model_status: highspy.HighsModelStatus, has_solution: bool) -> Status:
+    """Our status from HiGHS's model status, for solves run on highspy directly (the same verdicts as
+    :func:`_status` gives through Pyomo's termination conditions)."""
+    hs = highspy.HighsModelStatus
+    if model_status == hs.kOptimal:
+        return Status.OPTIMAL if has_solution else Status.NO_SOLUTION
+    if model_status in (hs.kInfeasible, hs.kUnboundedOrInfeasible):
+        return Status.INFEASIBLE  # every variable is bounded: see _status
+    if model_status == hs.kUnbounded:
+        return Status.UNBOUNDED
+    if any(model_status == getattr(hs, name) for name in _HIGHS_ERRORS) and not has_solution:
+        return Status.ERROR
+    return Status.FEASIBLE if has_solution else Status.NO_SOLUTION
+
+
 def relative_gap(objective: float | None, bound: float | None) -> float | None:
     """|objective - bound| / max(|objective|, 1e-9): HiGHS's definition of the MIP gap."""
     if objective is None or bound is None or not math.isfinite(bound):

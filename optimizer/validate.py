@@ -250,6 +250,57 @@ def validate_tables(
     return config, typed
 
 
+def revalidate_columns(
+    config_raw: object,
+    typed: Mapping[str, pd.DataFrame],
+    edited: Mapping[str, pd.DataFrame],
+    columns: Mapping[str, set[str]],
+    file_of: Callable[[str], str],
+) -> tuple[ScenarioConfig, dict[str, pd.DataFrame]]:
+    """What :func:`validate_tables` returns for tables that were valid (``typed``) and then had only some
+    non-key columns edited (``edited[name][column]`` for ``column`` in ``columns[name]``), at the cost of
+    those columns: each edited column goes through the same per-column checks, every other column and
+    the keys are kept, and the checks across tables run again. The horizon must be unchanged (a new
+    horizon re-checks every year column: use :func:`validate_tables`)."""
+    problems: list[Problem] = []
+    config, config_problems = validate_config(config_raw, file_of("scenario"))
+    problems += config_problems
+    out = dict(typed)
+    horizon = (config.start_year, config.end_year) if config else None
+    for name, cols in columns.items():
+        table = TABLES_BY_NAME[name]
+        if set(cols) & set(table.key):
+            raise ValueError(f"key columns of {name} were edited: validate the whole table")
+        frame = edited[name].reset_index(drop=True)
+        checker = _TableChecker(table, frame, file_of(name), horizon)
+        fresh = out[name].copy()
+        for col in sorted(cols):
+            fresh[col] = checker._column(table.column(col), frame[col], len(frame)).to_numpy()
+        problems += checker.problems
+        out[name] = fresh
+    if config is not None and not problems and _cross_checks_affected(typed, out, columns):
+        problems += _cross_checks(config, out, file_of)
+    if problems:
+        raise InputError(problems)
+    assert config is not None
+    return config, out
+
+
+CROSS_CHECKED = {"plant_years": {"capacity_gwh"}, "demand": {"vehicles"}, "rules": {"from_year", "to_year"}}
+"""The non-key columns :func:`_cross_checks` reads (besides text columns, which changes never edit)."""
+
+
+def _cross_checks_affected(before: Mapping[str, pd.DataFrame], after: Mapping[str, pd.DataFrame],
+                           columns: Mapping[str, set[str]]) -> bool:
+    """Whether edits to ``columns`` can change the verdict of the checks across tables, which ``before``
+    passed: only edits to the columns they read can; of those, demand edits only when a row that had
+    no demand gets some (it then needs a lane)."""
+    hit = {(n, c) for n, cols in columns.items() for c in cols if c in CROSS_CHECKED.get(n, ())}
+    if hit == {("demand", "vehicles")}:
+        return bool(((after["demand"]["vehicles"] > 0) & ~(before["demand"]["vehicles"] > 0)).any())
+    return bool(hit)
+
+
 def _cross_checks(config: ScenarioConfig, t: dict[str, pd.DataFrame], file_of: Callable[[str], str]) -> list[Problem]:
     """References between tables, per-year coverage and the rules that span tables."""
     problems: list[Problem] = []

@@ -38,8 +38,7 @@ def _cost_terms(m: pyo.ConcreteModel, category: str, t: int):
             return 0.0
         pen = m.par.penalty[SCALAR]
         return sum(pen * m.unserved[k] for k in d.demand_gwh if k[2] == t)
-    flows = [f for f in ix.flows if f[3] == t]
-    return sum(_lane_cost_part(m, category, p, a, t) * m.flow[p, a, v, t] for p, a, v, _ in flows)
+    return sum(_lane_cost_part(m, category, p, a, t) * m.flow[p, a, v, t] for p, a, v, _ in ix.by_year.get(t, ()))
 
 
 def _lane_cost_part(m: pyo.ConcreteModel, category: str, p: str, a: str, t: int):

@@ -84,6 +84,12 @@ def update_params(m: pyo.ConcreteModel, s: Scenario) -> int:
             if component[key].value != value:
                 component[key] = value
                 changed += 1
+    point_at(m, s)
+    return changed
+
+
+def point_at(m: pyo.ConcreteModel, s: Scenario) -> None:
+    """Make scenario ``s`` the one the model's rules and the result extraction read (its Params are
+    set separately, by :func:`update_params` or a sweep worker's direct push)."""
     m.scenario = s
     m.d = s.data
-    return changed

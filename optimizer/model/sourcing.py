@@ -74,7 +74,7 @@ def define_co2_cap(m: pyo.ConcreteModel) -> None:
     index = sorted(t for t in d.co2_cap if t in years_with_flows)
 
     def rule(_m, t):
-        emitted = sum(m.par.co2[f[0], t] * m.flow[f] for f in ix.flows if f[3] == t)
+        emitted = sum(m.par.co2[f[0], t] * m.flow[f] for f in ix.by_year.get(t, ()))
         return emitted <= m.par.co2_cap[t]
 
     m.co2_cap = pyo.Constraint(index, rule=rule)

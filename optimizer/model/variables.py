@@ -32,6 +32,7 @@ class ModelIndex:
     by_assembly_year: dict[tuple[str, int], list[tuple[str, str, str, int]]]
     by_lane_year: dict[tuple[str, str, int], list[tuple[str, str, str, int]]]
     by_arc: dict[tuple[str, str, str], list[tuple[str, str, str, int]]]
+    by_year: dict[int, list[tuple[str, str, str, int]]]
     open_idx: tuple[tuple[str, int], ...]
     step_idx: tuple[tuple[str, int], ...]
     candidates: tuple[str, ...]
@@ -43,7 +44,7 @@ def _index(d: ModelData) -> ModelIndex:
     for p, a, v in d.arcs:
         by_av[a, v].append(p)
     flows = tuple((p, a, v, t) for (a, v, t) in d.demand_gwh for p in by_av[a, v])
-    by_demand, by_plant_year, by_assembly_year, by_lane_year, by_arc = (defaultdict(list) for _ in range(5))
+    by_demand, by_plant_year, by_assembly_year, by_lane_year, by_arc, by_year = (defaultdict(list) for _ in range(6))
     for f in flows:
         p, a, v, t = f
         by_demand[a, v, t].append(f)
@@ -51,12 +52,13 @@ def _index(d: ModelData) -> ModelIndex:
         by_assembly_year[a, t].append(f)
         by_lane_year[p, a, t].append(f)
         by_arc[p, a, v].append(f)
+        by_year[t].append(f)
     candidates = tuple(p for p, pl in d.plants.items() if pl.candidate)
     expandable = tuple(p for p, pl in d.plants.items() if pl.max_steps > 0 and pl.step_gwh > 0)
     open_idx = tuple((p, s) for p in candidates for s in d.starts[p])
     step_idx = tuple((p, s) for p in expandable for s in d.starts[p])
     return ModelIndex(flows, dict(by_demand), dict(by_plant_year), dict(by_assembly_year), dict(by_lane_year),
-                      dict(by_arc), open_idx, step_idx, candidates, expandable)
+                      dict(by_arc), dict(by_year), open_idx, step_idx, candidates, expandable)
 
 
 def define_variables(scenario: Scenario, mutable: bool = False) -> pyo.ConcreteModel:

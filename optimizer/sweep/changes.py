@@ -267,9 +267,10 @@ def _round_half_up(x: np.ndarray | float) -> np.ndarray | float:
 class _Editor:
     """Copies of the tables and settings a sequence of changes touches, and the problems found."""
 
-    def __init__(self, base: Scenario, source: str):
+    def __init__(self, base: Scenario, source: str, masks: dict | None = None):
         self.base = base
         self.source = source
+        self.masks = masks if masks is not None else {}  # (table, where) -> rows, for filters on base data
         self.frames: dict[str, pd.DataFrame] = {}
         self.settings: dict[str, Any] = {}
         self.problems: list[Problem] = []
@@ -394,9 +395,17 @@ class _Editor:
             self.problem(f"{path}.table", "no-match", f"the base scenario has no {ch.table} table")
             return
         frame = self.frame(ch.table)
-        mask = self.match(schema, frame, ch.where, path)
+        # a filter on key, text or entity columns selects the same rows in every case of a sweep (changes
+        # only alter numeric non-key columns): such masks are kept for the next case
+        fixed = all("." in k or k in schema.key or schema.column(k).kind not in ("int", "float")
+                    for k, _ in ch.where if k in names or "." in k)
+        mask = self.masks.get((ch.table, ch.where)) if fixed else None
         if mask is None:
-            return
+            mask = self.match(schema, frame, ch.where, path)
+            if mask is None:
+                return
+            if fixed:
+                self.masks[ch.table, ch.where] = mask
         if not mask.any():
             label = "; ".join(f"{k} = {', '.join(map(_text, v))}" for k, v in ch.where)
             self.problem(f"{path}.where" if ch.where else f"{path}.table", "no-match",
@@ -618,20 +627,27 @@ class _Editor:
         return InputError(problems)
 
 
-def apply_changes(base: Scenario, changes: Sequence[Change], source: str = "<sweep>") -> Scenario:
+def apply_changes(base: Scenario, changes: Sequence[Change], source: str = "<sweep>",
+                  masks: dict | None = None) -> Scenario:
     """The scenario ``base`` with ``changes`` applied in order (on copies; ``base`` is untouched),
     re-validated. Raises :class:`~optimizer.errors.InputError` with every problem: an unknown table,
     column, setting or plant, a filter that matches no row, a non-numeric or key column, a bad value, or
     a changed scenario that breaks the input schema (``file`` = ``source``, ``column`` = the change's
-    key path)."""
+    key path). ``masks``, a dict kept by the caller across calls with the same ``base``, saves the rows
+    each filter selects (a sweep worker's cache)."""
     if not changes:
         return base
-    editor = _Editor(base, source)
+    editor = _Editor(base, source, masks)
     editor.apply(changes)
     if editor.problems:
         raise InputError(editor.problems)
+    edited: dict[str, set[str]] = {}
+    for table, column, _ in editor.touched_columns:
+        edited.setdefault(table, set()).add(column)
+    # tables fetched but left as they were are not passed on: only the edited columns are re-checked
+    frames = {name: editor.frames[name] for name in edited}
     try:
-        return base.derive(editor.frames, **editor.settings)
+        return base.derive(frames, edited_columns=edited, **editor.settings)
     except InputError as exc:
         raise editor.translate(exc) from None
 

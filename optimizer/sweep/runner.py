@@ -52,8 +52,8 @@ class SweepRun:
 class _SolverActor:
     """Body of the Ray actor: one CaseSolver, kept for the whole sweep."""
 
-    def __init__(self, base, options: dict, source: str):
-        self.solver = CaseSolver(base, SolveOptions(**options), source)
+    def __init__(self, base, options: dict, source: str, rebuild: bool = False):
+        self.solver = CaseSolver(base, SolveOptions(**options), source, rebuild=rebuild)
 
     def pid(self) -> int:
         return os.getpid()
@@ -126,11 +126,13 @@ def run_sweep(
     flush_every: int = 50,
     on_progress: Callable[[SweepStore, int, int], None] | None = None,
     stall_grace: float = STALL_GRACE,
+    rebuild: bool = False,
 ) -> SweepRun:
     """Solve every case of a sweep not yet complete in ``out``; see the module docstring.
 
     A worker silent for longer than (time limit + ``stall_grace``) seconds per scenario of its batch is
-    killed and its cases retried, each recorded as ``error`` after :data:`MAX_ATTEMPTS` tries."""
+    killed and its cases retried, each recorded as ``error`` after :data:`MAX_ATTEMPTS` tries.
+    ``rebuild`` makes every worker build a fresh model for every case (the benchmark's baseline)."""
     ray = import_ray(address)
     from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
@@ -169,7 +171,7 @@ def run_sweep(
 
     def new_actor():
         return actor_cls.remote(base_ref, {"time_limit": options.time_limit, "rel_gap": options.rel_gap,
-                                           "threads": 1, "seed": options.seed}, str(sweep.path))
+                                           "threads": 1, "seed": options.seed}, str(sweep.path), rebuild)
 
     actors: list = [None] * n_workers
     idle: deque[int] = deque()

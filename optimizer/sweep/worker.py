@@ -18,11 +18,12 @@ import pandas as pd
 from ..errors import InputError
 from ..explain import explain_infeasible
 from ..model import build_model
-from ..model.params import structure_key, update_params
+from ..model.params import param_groups, point_at, structure_key, update_params
 from ..results import extract_tables
 from ..scenario import Scenario
 from ..solve import SolveOptions, Status, new_solver, solve_model
 from .changes import apply_changes
+from .push import NotPolynomial, ParameterPush, param_vector
 from .spec import Case, scenario_id
 
 LONG_TABLES = ("flows", "builds", "capacity", "costs", "unmet")
@@ -66,12 +67,16 @@ def failed_result(key: str, case: Case, status: Status, message: str, wall: floa
 class CaseSolver:
     """Solves cases of one sweep against one base scenario, keeping one model while the structure holds."""
 
-    def __init__(self, base: Scenario, options: SolveOptions, source: str = "<sweep>"):
+    def __init__(self, base: Scenario, options: SolveOptions, source: str = "<sweep>", rebuild: bool = False):
         self.base = base
+        self.rebuild = rebuild  # build a fresh model for every case (a baseline to measure reuse against)
         self.options = options
         self.source = source
         self.model = None
         self.solver = None
+        self.push: ParameterPush | None = None
+        self.push_keys: list[tuple[str, object]] = []  # (group, index) of each pushed Param
+        self.masks: dict = {}  # rows each sweep filter selects in the base tables
         self.key: tuple | None = None
         self.solved = 0
         self.rebuilds = 0
@@ -80,27 +85,48 @@ class CaseSolver:
         self.model = build_model(scenario, mutable=True)
         # the model's structure never changes in place: only parameters do, pushed by hand in solve()
         self.solver = new_solver(manual_updates=True)
+        self.push = None  # compiled after the interface has loaded the model (first solve)
         self.key = structure_key(scenario)
         self.rebuilds += 1
+
+    def _compile(self) -> None:
+        try:
+            self.push = ParameterPush(self.solver)
+            self.push_keys = self.push.param_keys()
+        except NotPolynomial:  # not expected for this model: keep Pyomo's own (slower) update
+            self.push = None
+
+    def _update(self, scenario: Scenario) -> None:
+        """Move the built model (Pyomo Params and the matrix HiGHS holds) to ``scenario``."""
+        if self.push is not None:
+            self.push.push(param_vector(self.push_keys, param_groups(scenario)))
+            point_at(self.model, scenario)
+        else:
+            update_params(self.model, scenario)
+            self.solver.update_parameters()
 
     def solve(self, key: str, case: Case) -> CaseResult:
         """Resolve and solve one case; never raises for bad cases or failed solves."""
         t0 = time.perf_counter()
         try:
-            scenario = apply_changes(self.base, case.changes, source=self.source)
+            scenario = apply_changes(self.base, case.changes, source=self.source, masks=self.masks)
         except InputError as exc:
             return failed_result(key, case, Status.ERROR, exc.render(), time.perf_counter() - t0)
         sid = scenario_id(scenario, self.options.as_dict())
         structure = structure_key(scenario)
-        rebuilt = structure != self.key
+        rebuilt = self.rebuild or structure != self.key
         if rebuilt:
             self._fresh(scenario)
-        else:
-            update_params(self.model, scenario)
-            self.solver.update_parameters()
         m = self.model
         try:
-            outcome, _ = solve_model(m, self.options, self.solver)
+            if not rebuilt:
+                self._update(scenario)
+            if rebuilt or self.push is None:
+                outcome, _ = solve_model(m, self.options, self.solver)
+                if rebuilt:
+                    self._compile()
+            else:
+                outcome = self.push.solve()
         except Exception as exc:  # a solver failure is a result, and the model is rebuilt next time
             self.key = None
             return failed_result(key, case, Status.ERROR, f"{type(exc).__name__}: {exc}", time.perf_counter() - t0)
