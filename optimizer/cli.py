@@ -191,6 +191,8 @@ def robust(
     threads: Annotated[int | None, typer.Option(help="HiGHS threads for the extensive form.", min=1)] = None,
     method: Annotated[str, typer.Option(help="extensive (one HiGHS solve) or benders (subproblems on Ray, every "
                                              "build shared, LP recourse).")] = "extensive",
+    weights: Annotated[Path | None, typer.Option(help="CSV of scenario,weight: each case's probability "
+                                                      "[default: equal].")] = None,
 ) -> None:
     """One build plan for many futures: the regret matrix of a sweep's plans and a two-stage stochastic plan."""
     from .robust.run import run_robust
@@ -198,7 +200,8 @@ def robust(
     try:
         run = run_robust(sweep_file, out_dir, address=address, workers=workers, time_limit=time_limit, regret=regret,
                          stochastic=stochastic, decision_year=decision_year, cvar_weight=cvar_weight,
-                         cvar_alpha=cvar_alpha, ef_time_limit=ef_time_limit, ef_threads=threads, method=method)
+                         cvar_alpha=cvar_alpha, ef_time_limit=ef_time_limit, ef_threads=threads, method=method,
+                         weights_file=weights)
     except InputError as exc:
         _fail_input(exc)
     except ValueError as exc:  # an option that does not fit the futures (--method benders with a decision year)

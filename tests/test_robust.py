@@ -215,13 +215,28 @@ def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 
 def test_robust_cli_on_the_smoke_sweep(tmp_path):
     # smoke.yaml mixes a delay (other lead times: a different model structure) with price changes
+    # the delayed future is judged twice as likely as each of the others: weights 1,1,1,2,1,1 -> 2/7
     out = tmp_path / "smoke"
+    weights = tmp_path / "weights.csv"
+    names = ["base", "grid-cn_us_tariff=0.534", "grid-cn_us_tariff=1.034", "ibaraki_slips_2y", "sample-0000",
+             "sample-0001"]
+    pd.DataFrame({"scenario": names, "weight": [1, 1, 1, 2, 1, 1]}).to_csv(weights, index=False)
     proc = run_cli("robust", str(ROOT / "scenarios" / "sweeps" / "smoke.yaml"), "--out", str(out), "--workers", "2",
-                   "--decision-year", "2030")
+                   "--decision-year", "2030", "--weights", str(weights))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "stochastic plan (optimal)" in proc.stdout and "VSS" in proc.stdout
     manifest = json.loads((out / "robust" / "manifest.json").read_text())
     assert manifest["scenarios"] == 6 and manifest["stochastic"]["decision_year"] == 2030
+    futures = pd.read_parquet(out / "robust" / "stochastic" / "scenarios.parquet").set_index("scenario")
+    assert futures.loc["ibaraki_slips_2y", "probability"] == pytest.approx(2 / 7)
+    assert futures.loc["base", "probability"] == pytest.approx(1 / 7)
+    regret = pd.read_parquet(out / "robust" / "regret.parquet")
+    delayed = regret.loc[regret["scenario"] == "ibaraki_slips_2y", "weight"]
+    assert len(delayed) == regret["plan"].nunique() and list(delayed) == pytest.approx([2 / 7] * len(delayed))
+    summary = pd.read_parquet(out / "robust" / "plan_summary.parquet")
+    for plan, g in regret.groupby("plan"):
+        expected = float((g["cost_musd"] * g["weight"]).sum())
+        assert summary.set_index("plan").loc[plan, "expected_cost_musd"] == pytest.approx(expected)
     assert manifest["least_max_regret"]["plan"] in set(pd.read_parquet(out / "robust" / "plans.parquet")["plan"])
     plan = pd.read_parquet(out / "robust" / "stochastic" / "plan.parquet")
     assert (plan["start_year"] <= 2030).all()
@@ -274,3 +289,39 @@ def test_benders_on_ray_matches_the_extensive_form(ray_session):
     costs = [evaluate_plans(s, [bd.plan], EXACT)[0].cost for s in futures.values()]
     assert risk_value(costs, [1] * len(costs), **risk) == pytest.approx(bd.upper_bound, rel=1e-7)
     assert [h["lower_bound"] for h in bd.history] == sorted(h["lower_bound"] for h in bd.history)
+
+
+@pytest.mark.parametrize(("rows", "row", "column", "rule"), [
+    ("scenario,weight\nbase,1\nnope,1\n", 3, "scenario", "reference"),
+    ("scenario,weight\nbase,1\nbase,2\nother,1\n", 3, "scenario", "duplicate-key"),
+    ("scenario,weight\nbase,-1\nother,1\n", 2, "weight", "range"),
+    ("scenario,weight\nbase,lots\nother,1\n", 2, "weight", "range"),
+    ("scenario,weight\nbase,1\n", None, "scenario", "coverage"),
+    ("scenario,probability\nbase,1\nother,1\n", 1, "weight", "missing-column"),
+    ("scenario,weight\nbase,0\nother,0\n", None, "weight", "range"),
+])
+def test_bad_weights_are_named_by_file_row_column_and_rule(tmp_path, rows, row, column, rule):
+    from optimizer.errors import InputError
+    from optimizer.robust.run import read_weights
+
+    path = tmp_path / "w.csv"
+    path.write_text(rows)
+    with pytest.raises(InputError) as err:
+        read_weights(path, ["base", "other"])
+    problem = err.value.problems[0]
+    assert (problem.file, problem.row, problem.column, problem.rule) == (str(path), row, column, rule)
+
+
+def test_weights_file_read_and_checked_before_anything_is_written(tmp_path):
+    from optimizer.robust.run import read_weights
+
+    good = tmp_path / "w.csv"
+    good.write_text("scenario,weight\nother,3\nbase,1\n")
+    assert read_weights(good, ["base", "other"]) == {"base": 1.0, "other": 3.0}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("scenario,weight\nbase,1\n")
+    out = tmp_path / "out"
+    smoke = str(ROOT / "scenarios" / "sweeps" / "smoke.yaml")
+    proc = run_cli("robust", smoke, "--out", str(out), "--weights", str(bad))
+    assert proc.returncode == 2 and "[coverage]" in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()

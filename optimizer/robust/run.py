@@ -2,12 +2,13 @@
 two-stage stochastic programme over its scenarios, and write the tables under ``DIR/robust/``.
 
 Scenarios are weighted equally (a sweep's samples are equally likely draws; a grid is read as equally
-likely futures). Scenarios whose own solve found no solution are left out of both analyses and listed
-in the manifest.
+likely futures) unless a weights file gives each case its probability (:func:`read_weights`).
+Scenarios whose own solve found no solution are left out of both analyses and listed in the manifest.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import InputError, Problem
 from ..io import load_scenario
 from ..results import atomic_write
 from ..solve import SolveOptions, Status
@@ -59,6 +61,7 @@ def run_robust(
     ef_time_limit: float = EF_TIME_LIMIT,
     ef_threads: int | None = None,
     method: str = "extensive",
+    weights_file: str | Path | None = None,
 ) -> RobustRun:
     """Sweep, regret matrix and stochastic plan for one sweep file (see the module docstring)."""
     if method not in ("extensive", "benders"):
@@ -67,6 +70,7 @@ def run_robust(
         raise ValueError("--method benders shares every build: a --decision-year needs the extensive form")
     sweep = load_sweep(sweep_file)
     base = load_scenario(sweep.base_path)
+    weights = read_weights(weights_file, [c.name for c in sweep.cases()]) if weights_file else None
     out = Path(out) if out is not None else Path("results") / sweep.name
     timings: dict[str, float] = {}
     ray = import_ray(address)
@@ -101,14 +105,16 @@ def run_robust(
             evaluations = cross_evaluate(base, [cases[n] for n in names], plans, options, source=str(sweep.path),
                                          address=address, workers=workers)
             timings["cross_evaluation_seconds"] = time.perf_counter() - t
-            run.regret, run.plan_summary = regret_tables(evaluations, optima, own_plan=run.own_plan)
+            run.regret, run.plan_summary = regret_tables(evaluations, optima, _weights_of(weights, names),
+                                                         own_plan=run.own_plan)
             run.plan_summary = _plan_labels(plans).merge(run.plan_summary, on="plan")
         if stochastic and names:
             t = time.perf_counter()
             scenarios = {n: apply_changes(base, cases[n].changes, source=str(sweep.path)) for n in names}
             ef_options = SolveOptions(time_limit=ef_time_limit, rel_gap=options.rel_gap, threads=ef_threads or 1,
                                       seed=options.seed)
-            run.stochastic = solve_stochastic(scenarios, decision_year=decision_year, cvar_weight=cvar_weight,
+            run.stochastic = solve_stochastic(scenarios, _weights_of(weights, names), decision_year=decision_year,
+                                              cvar_weight=cvar_weight,
                                               cvar_alpha=cvar_alpha, options=ef_options, optima=optima,
                                               method=method, workers=workers, address=address)
             timings["stochastic_seconds"] = time.perf_counter() - t
@@ -117,6 +123,15 @@ def run_robust(
             ray.shutdown()
     _write(run, sweep.name)
     return run
+
+
+def _weights_of(weights: dict[str, float] | None, names: list[str]) -> dict[str, float] | None:
+    """The weights of the futures taken into the analyses (those with a solution), or None for equal."""
+    if weights is None:
+        return None
+    if sum(weights[n] for n in names) <= 0:
+        raise ValueError("the futures with a solution all have weight 0")
+    return {n: weights[n] for n in names}
 
 
 def _number_plans(own: dict[str, Plan]) -> dict[str, Plan]:
@@ -163,3 +178,41 @@ def _pick(summary: pd.DataFrame, flag: str, value: str) -> dict:
     row = summary[summary[flag]].iloc[0]
     return {"plan": row["plan"], "label": row["label"], value: float(row[value])}
 
+
+
+def read_weights(path: str | Path, cases: list[str]) -> dict[str, float]:
+    """Probability weights of the futures from a CSV file with columns ``scenario`` (the sweep's case
+    name) and ``weight`` (>= 0; normalised to sum to 1). Every case of the sweep needs exactly one row.
+    Raises :class:`~optimizer.errors.InputError` listing every problem (file, row, column, rule)."""
+    path = Path(path)
+    problems: list[Problem] = []
+    try:
+        frame = pd.read_csv(path, dtype={"scenario": str})
+    except (OSError, ValueError) as exc:
+        raise InputError([Problem(str(path), None, None, "file", f"cannot read the weights: {exc}")]) from None
+    for col in ("scenario", "weight"):
+        if col not in frame.columns:
+            problems.append(Problem(str(path), 1, col, "missing-column", f"the weights need a '{col}' column"))
+    if problems:
+        raise InputError(problems)
+    weights: dict[str, float] = {}
+    known = set(cases)
+    for i, (name, raw) in enumerate(zip(frame["scenario"], frame["weight"]), start=2):
+        value = pd.to_numeric(pd.Series([raw]), errors="coerce").iloc[0]
+        if name not in known:
+            problems.append(Problem(str(path), i, "scenario", "reference", f"{name!r} is not a case of the sweep"))
+        elif name in weights:
+            problems.append(Problem(str(path), i, "scenario", "duplicate-key", f"{name!r} is listed twice"))
+        if pd.isna(value) or not math.isfinite(value) or value < 0:
+            problems.append(Problem(str(path), i, "weight", "range", f"a weight is a finite number >= 0, got {raw!r}"))
+        elif name in known:
+            weights[name] = float(value)
+    missing = [c for c in cases if c not in weights and c not in set(frame["scenario"])]
+    if missing:
+        problems.append(Problem(str(path), None, "scenario", "coverage",
+                                f"no weight for {len(missing)} case(s): {', '.join(missing[:5])}"))
+    if not problems and sum(weights.values()) <= 0:
+        problems.append(Problem(str(path), None, "weight", "range", "the weights add up to 0"))
+    if problems:
+        raise InputError(problems)
+    return weights
