@@ -105,9 +105,8 @@ def regret_tables(
     w = _weights(scenarios, weights)
     ev = evaluations[evaluations["scenario"].isin(scenarios)].copy()
     ev["cost_musd"] = pd.to_numeric(ev["cost_musd"], errors="coerce").astype(float)
-    best_plan_cost = ev.groupby("scenario")["cost_musd"].min()
-    ev["optimum_musd"] = [min(optima[j], best_plan_cost.get(j, INF)) if not np.isnan(best_plan_cost.get(j, np.nan))
-                          else optima[j] for j in ev["scenario"]]
+    best_plan_cost = ev.groupby("scenario")["cost_musd"].min()  # NaN where every plan is infeasible
+    ev["optimum_musd"] = np.fmin(ev["scenario"].map(optima).astype(float), ev["scenario"].map(best_plan_cost))
     cost = ev["cost_musd"].fillna(INF)
     ev["regret_musd"] = cost - ev["optimum_musd"]
     ev["weight"] = [w[j] for j in ev["scenario"]]

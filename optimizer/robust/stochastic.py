@@ -256,7 +256,8 @@ def solve_stochastic(
 
     t = time.perf_counter()
     if optima is None:
-        optima = {k: _optimum(s, options) for k, s in scenarios.items()}
+        optima = {k: _solve_alone(s, options)[0] for k, s in scenarios.items()}
+        optima = {k: math.inf if v is None else v for k, v in optima.items()}
     timings["wait_and_see_seconds"] = time.perf_counter() - t
     ws_costs = [optima[k] for k in names]
     figures["WS"] = risk_value(ws_costs, w, **risk)
@@ -265,8 +266,10 @@ def solve_stochastic(
     ev_costs = [math.nan] * len(names)
     ev_plan, ev_note = None, ""
     try:
-        ev_objective, ev_plan = _solve_plan(mean_scenario([scenarios[k] for k in names], w), options)
-    except (ValueError, InputError, RuntimeError) as exc:  # the futures cannot be averaged into one
+        ev_objective, ev_plan = _solve_alone(mean_scenario([scenarios[k] for k in names], w), options)
+        if ev_plan is None:
+            ev_note = "the expected-value future has no solution"
+    except (ValueError, InputError) as exc:  # the futures cannot be averaged into one
         ev_objective, ev_note = None, str(exc)
     if ev_plan is not None:
         for i, k in enumerate(names):
@@ -291,17 +294,12 @@ def solve_stochastic(
     return StochasticResult(solved.status, plan, figures, frame, tables, manifest)
 
 
-def _optimum(scenario: Scenario, options: SolveOptions) -> float:
-    m = build_model(scenario)
-    outcome, _ = solve_model(m, options)
-    return outcome.objective if outcome.status.has_solution else math.inf
-
-
-def _solve_plan(scenario: Scenario, options: SolveOptions) -> tuple[float | None, Plan]:
+def _solve_alone(scenario: Scenario, options: SolveOptions) -> tuple[float | None, Plan | None]:
+    """One future solved on its own: its optimum and plan (None, None when it has no solution)."""
     m = build_model(scenario)
     outcome, _ = solve_model(m, options)
     if not outcome.status.has_solution:
-        raise RuntimeError(f"the expected-value scenario has no solution ({outcome.status.value})")
+        return None, None
     return outcome.objective, Plan.from_model(m)
 
 
