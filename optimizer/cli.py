@@ -71,14 +71,19 @@ def solve(
 @app.command()
 def sweep(
     sweep_file: Annotated[Path, typer.Argument(help="A sweep file, e.g. scenarios/sweeps/tariffs.yaml.")],
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Result folder [default: results/<sweep>].")] = None,
+    out_dir: Annotated[str | None, typer.Option("--out", help="Result folder, shared path or s3:// / gs:// URI "
+                                                "[default: results/<sweep>].")] = None,
     address: Annotated[str | None, typer.Option(help="Ray cluster address [default: RAY_ADDRESS, else local].")]
     = None,
-    workers: Annotated[int | None, typer.Option(help="Solver workers [default: all CPUs].", min=1)] = None,
+    workers: Annotated[int | None, typer.Option(help="Solver workers [default: all CPUs, at most one per scenario].",
+                                                min=1)] = None,
     time_limit: Annotated[float | None, typer.Option(help="HiGHS time limit per scenario (s).", min=0)] = None,
-    batch_size: Annotated[int, typer.Option(help="Scenarios per Ray task.", min=1)] = 4,
-    flush_every: Annotated[int, typer.Option(help="Write results every N scenarios.", min=1)] = 50,
+    batch_size: Annotated[int | None, typer.Option(help="Scenarios per batch [default: adapted to the measured "
+                                                        "time per scenario].", min=1)] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the results of another sweep or solve "
+                                            "in the --out folder.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show Ray's own log lines.")] = False,
 ) -> None:
     """Solve every scenario of a sweep on Ray; re-running solves only what is missing."""
     from rich.progress import (
@@ -90,31 +95,55 @@ def sweep(
         TimeRemainingColumn,
     )
 
-    from .sweep.runner import run_sweep
+    from .ray_pool import ClusterError
+    from .sweep.runner import StoreError, run_sweep
 
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), TextColumn("ETA"),
                         TimeRemainingColumn(), console=err, disable=quiet)
     task = progress.add_task(sweep_file.stem, total=None, counts="")
 
-    def on_progress(store, total, skipped) -> None:
-        counts = " ".join(f"{k} {v}" for k, v in sorted(store.counts.items()))
-        progress.update(task, total=total, completed=skipped + sum(store.counts.values()), counts=counts)
+    def on_progress(state) -> None:
+        counts = " ".join(f"{k} {v}" for k, v in sorted(state.counts.items()))
+        progress.update(task, total=state.total, completed=state.done, counts=counts)
 
     try:
         with progress:
             run = run_sweep(sweep_file, out_dir, address=address, workers=workers, time_limit=time_limit,
-                            batch_size=batch_size, flush_every=flush_every, on_progress=on_progress)
+                            batch_size=batch_size, on_progress=on_progress, overwrite=overwrite, verbose=verbose)
     except InputError as exc:
         _fail_input(exc)
-    except RuntimeError as exc:  # the cluster could not run any worker; results so far are kept
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        raise typer.Exit(1) from None
+    except (ClusterError, StoreError) as exc:  # a cluster or a results folder that cannot be used as asked
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INPUT) from None
     rate = run.solved / run.wall_seconds if run.wall_seconds > 0 else 0.0
     counts = ", ".join(f"{v} {k}" for k, v in sorted(run.counts.items())) or "nothing new"
     out.print(f"{run.total} scenarios: {run.skipped} already done, {run.solved} solved ({counts}) on {run.workers} "
-              f"workers in {run.wall_seconds:.1f} s ({rate:.2f}/s); results: {run.out}")
+              f"workers in {run.wall_seconds:.1f} s ({rate:.2f}/s); results: {run.out}", markup=False,
+              highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def compact(
+    results: Annotated[str, typer.Argument(help="A sweep's result folder or URI.")],
+    address: Annotated[str | None, typer.Option(help="Ray cluster address; with it (or --workers) the groups are "
+                                                     "merged on Ray workers.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Merge on this many Ray workers [default: in this process].",
+                                                min=1)] = None,
+    group: Annotated[int, typer.Option(help="Batches merged into one part.", min=2)] = 64,
+) -> None:
+    """Merge a sweep's small parts into fewer, larger ones (optional; safe to interrupt at any point)."""
+    from .ray_pool import ClusterError
+    from .sweep.compaction import compact as run_compact
+    from .sweep.runner import StoreError
+
+    try:
+        merged = run_compact(results, group=group, address=address, workers=workers)
+    except (ClusterError, StoreError, FileNotFoundError) as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INPUT) from None
+    out.print(f"merged {sum(m['merged'] for m in merged)} batches into {len(merged)} in {results}", markup=False)
 
 
 @app.command()

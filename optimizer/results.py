@@ -106,18 +106,19 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
 
 
 def load_results(path: str | Path):
-    """Read a result folder back: a solve (:class:`SolveResult`) or a sweep (``SweepResult``, with
-    ``summary`` and the long tables carrying a ``scenario_id`` column)."""
-    path = Path(path)
-    if (path / "sweep.json").is_file():
-        from .sweep.store import SweepResult
+    """Read a result folder back, from a folder or a URI: a solve (:class:`SolveResult`) or a sweep
+    (``SweepResult``, with ``summary`` and the long tables carrying a ``scenario_id`` column)."""
+    from .location import resolve
 
-        return SweepResult(path)
-    manifest_file = path / "manifest.json"
-    if not manifest_file.is_file():
-        raise FileNotFoundError(f"{path} holds no manifest.json: not a solve result folder")
-    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
-    tables = {name: pd.read_parquet(path / f"{name}.parquet") for name in TABLE_NAMES}
+    loc = resolve(str(path))
+    if loc.is_file("sweep.json"):
+        from .sweep.dataset import SweepResult
+
+        return SweepResult(str(path))
+    if not loc.is_file("manifest.json"):
+        raise FileNotFoundError(f"{loc.uri} holds no manifest.json or sweep.json: not a result folder")
+    manifest = json.loads(loc.read_text("manifest.json"))
+    tables = {name: loc.read_parquet(f"{name}.parquet").to_pandas() for name in TABLE_NAMES}
     return SolveResult(manifest["scenario"], Status(manifest["status"]), manifest.get("objective"),
                        manifest.get("bound"), manifest.get("gap"), tables, manifest)
 

@@ -18,12 +18,13 @@ import pandas as pd
 
 from ..errors import InputError, Problem
 from ..io import load_scenario
+from ..ray_pool import connect, disconnect
 from ..results import atomic_write
 from ..solve import SolveOptions, Status
 from ..sweep.changes import apply_changes
-from ..sweep.runner import connect_ray, import_ray, run_sweep
+from ..sweep.dataset import SweepResult
+from ..sweep.runner import run_sweep
 from ..sweep.spec import load_sweep
-from ..sweep.store import SweepResult
 from .plans import Plan
 from .regret import cross_evaluate, regret_tables
 from .stochastic import StochasticResult, solve_stochastic, write_json
@@ -73,8 +74,7 @@ def run_robust(
     weights = read_weights(weights_file, [c.name for c in sweep.cases()]) if weights_file else None
     out = Path(out) if out is not None else Path("results") / sweep.name
     timings: dict[str, float] = {}
-    ray = import_ray(address)
-    started_here = connect_ray(address, workers)
+    started_here = connect(address, workers)  # one Ray for the sweep, the cross-evaluation and Benders
     try:
         t = time.perf_counter()
         run_sweep(sweep_file, out, address=address, workers=workers, time_limit=time_limit)
@@ -119,8 +119,7 @@ def run_robust(
                                               method=method, workers=workers, address=address)
             timings["stochastic_seconds"] = time.perf_counter() - t
     finally:
-        if started_here:
-            ray.shutdown()
+        disconnect(started_here)
     _write(run, sweep.name)
     return run
 
