@@ -52,12 +52,21 @@ def solve(
     seed: Annotated[int, typer.Option(help="HiGHS random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print manifest.json instead of the summary.")] = False,
     write_mps: Annotated[Path | None, typer.Option("--write-mps", help="Also export the model as MPS.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a sweep's results in the --out folder.")]
+    = False,
 ) -> None:
     """Solve one scenario and write its result tables (parquet) and manifest.json."""
+    from .folders import FolderError, claim_solve_folder
+
     try:
         loaded = load_scenario(scenario)
     except InputError as exc:
         _fail_input(exc)
+    try:  # before the solve: a folder we may not write into is refused at once
+        claim_solve_folder(out_dir or Path("results") / loaded.name, overwrite)
+    except FolderError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INPUT) from None
     options = SolveOptions(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed)
     result = solve_scenario(loaded, options, mps_path=write_mps)
     target = result.write(out_dir or Path("results") / loaded.name)
@@ -82,6 +91,8 @@ def sweep(
                                                         "time per scenario].", min=1)] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the results of another sweep or solve "
                                             "in the --out folder.")] = False,
+    repair: Annotated[bool, typer.Option("--repair", help="Drop batches whose files are missing or truncated and "
+                                         "solve their scenarios again.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Ray's own log lines.")] = False,
 ) -> None:
@@ -110,7 +121,8 @@ def sweep(
     try:
         with progress:
             run = run_sweep(sweep_file, out_dir, address=address, workers=workers, time_limit=time_limit,
-                            batch_size=batch_size, on_progress=on_progress, overwrite=overwrite, verbose=verbose)
+                            batch_size=batch_size, on_progress=on_progress, overwrite=overwrite, repair=repair,
+                            verbose=verbose)
     except InputError as exc:
         _fail_input(exc)
     except (ClusterError, StoreError) as exc:  # a cluster or a results folder that cannot be used as asked
@@ -264,18 +276,26 @@ def robust(
 
 @app.command()
 def report(
-    results_dir: Annotated[Path, typer.Argument(help="A result folder of `optimizer solve` or `optimizer sweep`.")],
+    results_dir: Annotated[str, typer.Argument(help="A result folder (or URI) of `optimizer solve` or "
+                                                    "`optimizer sweep`.")],
     out_file: Annotated[Path | None, typer.Option("--out", help="HTML file [default: DIR/report.html].")] = None,
 ) -> None:
     """Write one self-contained HTML report (KPIs, build plan, sourcing, costs, utilisation; for a sweep also
     distributions, build frequency and the tornado) that opens with no network."""
+    from .location import resolve
     from .report import write_report
+    from .sweep.store import StoreError
 
-    if not (results_dir / "manifest.json").is_file() and not (results_dir / "sweep.json").is_file():
+    loc = resolve(str(results_dir))
+    if not loc.is_file("manifest.json") and not loc.is_file("sweep.json"):
         err.print(f"error: {results_dir} is not a result folder (no manifest.json or sweep.json): give a folder "
                   "written by `optimizer solve` or `optimizer sweep`", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INPUT)
-    out.print(f"wrote {write_report(results_dir, out_file)}")
+    try:
+        out.print(f"wrote {write_report(results_dir, out_file)}")
+    except StoreError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INPUT) from None
 
 
 def _print_summary(result: SolveResult, target: Path) -> None:

@@ -235,15 +235,20 @@ def build_report(result: Review, title: str) -> str:
             f'<nav>{nav}</nav>{"".join(page.sections)}</body></html>')
 
 
-def write_report(results_dir: str | Path, out: str | Path | None = None) -> Path:
-    """Write the report of the result folder ``results_dir`` to ``out`` (default ``results_dir/report.html``),
-    atomically. Raises FileNotFoundError if ``results_dir`` is not a result folder."""
-    folder = Path(results_dir)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder} is not a folder")
-    result = load_results(folder)
+def write_report(results_dir: str | Path, out: str | Path | None = None) -> Path | str:
+    """Write the report of the result folder (or URI) ``results_dir`` to ``out`` (default
+    ``results_dir/report.html``), atomically. Raises FileNotFoundError if it is not a result folder."""
+    from .location import resolve
+
+    loc = resolve(str(results_dir))
+    if loc.local and not Path(loc.root).is_dir():
+        raise FileNotFoundError(f"{results_dir} is not a folder")
+    result = load_results(str(results_dir))
     name = result.meta.get("sweep") if hasattr(result, "meta") else result.scenario
     text = build_report(result, f"Results: {name}")
-    target = Path(out) if out is not None else folder / REPORT_NAME
+    if out is None and not loc.local:
+        loc.write_text(text, REPORT_NAME)
+        return f"{loc.uri}/{REPORT_NAME}"
+    target = Path(out) if out is not None else Path(loc.root) / REPORT_NAME
     atomic_write(target, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return target

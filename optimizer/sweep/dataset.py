@@ -60,9 +60,9 @@ def committed(loc: Location) -> list[tuple[dict, list[tuple[int, int]] | None]]:
 def bad_part(loc: Location, table: str, name: str, record: dict, what: str) -> StoreError:
     """The error for a counted part that cannot be read as written, with what to do about it."""
     start, stop = record["start"], record["stop"]
-    return StoreError(f"{loc.uri}/{table_dir(table)}/{name} is {what}: delete its commit record "
-                      f"{loc.uri}/{COMMITS}/{commit_name(start, stop)} and run the sweep again to solve cases "
-                      f"{start}..{stop - 1} again")
+    return StoreError(f"{loc.uri}/{table_dir(table)}/{name} (cases {start}..{stop - 1}) is {what}: run the sweep "
+                      f"again with --repair to drop that batch and solve its cases again (or delete its commit record "
+                      f"{loc.uri}/{COMMITS}/{commit_name(start, stop)} and run the sweep again)")
 
 
 def _read_part(loc: Location, table: str, record: dict, keep: list[tuple[int, int]] | None) -> pa.Table | None:
@@ -127,33 +127,37 @@ def _read_legacy(out: Path, name: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def tidy(loc: Location) -> None:
+def tidy(loc: Location, repair: bool = False) -> list[tuple[int, int]]:
     """Delete what no reader counts: records covered by a wider one, parts no counted record names. Check
-    that every counted part has the size its record wrote (a truncated part is reported, not read)."""
+    that every counted part is there with the size its record wrote: a missing or truncated one raises
+    :class:`StoreError`, or with ``repair`` its batch is dropped (its cases will be solved again). Returns
+    the ranges dropped."""
     records = committed(loc)
-    live = {(t, n) for r, _ in records for t, n in r.get("files", {}).items()}
     counted = {commit_name(r["start"], r["stop"]) for r, _ in records}
     for start, stop in list_commits(loc):
         if commit_name(start, stop) not in counted:
             loc.delete(COMMITS, commit_name(start, stop))
-    expected = {(t, n): r.get("bytes", {}).get(t) for r, _ in records for t, n in r.get("files", {}).items()}
+    owner = {(t, n): r for r, _ in records for t, n in r.get("files", {}).items()}
+    found: dict[tuple[str, str], int] = {}
     for table in TABLES:
         sel = pafs.FileSelector(loc.path(table_dir(table)), allow_not_found=True)
-        seen = set()
-        for info in loc.fs.get_file_info(sel):
-            if not PART_NAME.match(info.base_name):
-                continue
-            key = (table, info.base_name)
-            seen.add(key)
-            if key not in live:
-                loc.delete(table_dir(table), info.base_name)
-            elif expected.get(key) is not None and info.size != expected[key]:
-                r = next(r for r, _ in records if r.get("files", {}).get(table) == info.base_name)
-                raise bad_part(loc, table, info.base_name, r, f"truncated ({info.size} of {expected[key]} bytes)")
-        lost = [k for k in live if k[0] == table and k not in seen]
-        if lost:
-            r = next(r for r, _ in records if r.get("files", {}).get(table) == lost[0][1])
-            raise bad_part(loc, table, lost[0][1], r, "missing")
+        found.update({(table, i.base_name): i.size for i in loc.fs.get_file_info(sel) if PART_NAME.match(i.base_name)})
+    dropped: list[dict] = []
+    for key, r in owner.items():
+        expected = r.get("bytes", {}).get(key[0])
+        problem = "missing" if key not in found else (
+            f"truncated ({found[key]} of {expected} bytes)" if expected is not None and found[key] != expected else "")
+        if problem and not repair:
+            raise bad_part(loc, key[0], key[1], r, problem)
+        if problem and r not in dropped:
+            dropped.append(r)
+    for r in dropped:
+        loc.delete(COMMITS, commit_name(r["start"], r["stop"]))
+    live = {k for k, r in owner.items() if r not in dropped}
+    for table, name in found:
+        if (table, name) not in live:
+            loc.delete(table_dir(table), name)
+    return [(r["start"], r["stop"]) for r in dropped]
 
 
 def compaction_groups(loc: Location, group: int = 64) -> list[list[dict]]:

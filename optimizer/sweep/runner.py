@@ -138,12 +138,14 @@ def run_sweep(
     stall_grace: float = STALL_GRACE,
     rebuild: bool = False,
     overwrite: bool = False,
+    repair: bool = False,
     verbose: bool = False,
     worker_class: type = SweepWorker,
 ) -> SweepRun:
     """Solve every case of a sweep not yet committed in ``out`` (a folder, shared path or URI); see the
     module docstring. ``rebuild`` makes every worker build a fresh model for every case (the benchmark's
-    baseline); ``worker_class`` is the actor's body (tests give a subclass that injects faults)."""
+    baseline); ``repair`` drops batches whose parts are missing or truncated (their cases are solved again);
+    ``worker_class`` is the actor's body (tests give a subclass that injects faults)."""
     t0 = time.perf_counter()
     _check_workers(workers, address)
     sweep = load_sweep(sweep_file)
@@ -158,24 +160,24 @@ def run_sweep(
             "cases": total}
     kind, old = folder_kind(loc)
     same = kind == "sweep" and old is not None and old.get("identity") == identity
-    done = done_ranges(loc) if same else Ranges()
-    progress = SweepProgress(total, done.count())
-    if progress.skipped >= total and same:  # nothing to do: no Ray, no lock, nothing written
-        return SweepRun(loc.uri if not loc.local else Path(loc.root), total, total, 0, {}, time.perf_counter() - t0, 0)
-
+    progress = SweepProgress(total, done_ranges(loc).count() if same else 0)
     ray = import_ray(address)
-    started = connect(address, min(workers or 10**9, total - progress.skipped) if workers else None, verbose=verbose)
-    # the folder is claimed only once Ray has accepted this driver: a refused connection leaves nothing behind
+    # Ray first when there is work: a refused connection leaves nothing behind
+    cap = min(workers, max(1, total - progress.skipped)) if workers else None  # never more CPUs than cases
+    started = connect(address, cap, verbose=verbose) if progress.skipped < total or repair else False
     lock = None
     pool = None
     stats: list[dict] = []
+    n_workers = 0
     try:
         lock = open_folder(loc, meta, overwrite=overwrite)
-        tidy(loc)
+        tidy(loc, repair=repair)
         done = done_ranges(loc)
         progress.skipped = done.count()
         todo = total - progress.skipped
-        n_workers = max(1, min(workers or cluster_cpus(ray), todo))
+        if todo and not ray.is_initialized():
+            started = connect(address, min(workers, todo) if workers else None, verbose=verbose)
+        n_workers = max(1, min(workers or cluster_cpus(ray), todo)) if todo else 0
         types = parameter_types(sweep)
         context = SweepContext(sweep, base, options.as_dict(), loc.uri if not loc.local else loc.root, types,
                                rebuild)
@@ -221,11 +223,12 @@ def run_sweep(
             if on_progress:
                 on_progress(progress)
 
-        pool = ActorPool(ray, worker_class, (ray.put(context),), n_workers)
-        pool.run(batches(done, total, sizer), "run_batch", on_result, on_lost,
-                 deadline=lambda b: per_case * (b[1] - b[0]), on_tick=on_tick)
-        stats = pool.gather("stats")
-        tidy(loc)
+        if todo:
+            pool = ActorPool(ray, worker_class, (ray.put(context),), n_workers)
+            pool.run(batches(done, total, sizer), "run_batch", on_result, on_lost,
+                     deadline=lambda b: per_case * (b[1] - b[0]), on_tick=on_tick)
+            stats = pool.gather("stats")
+            tidy(loc)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -236,7 +239,8 @@ def run_sweep(
         on_progress(progress)
     return SweepRun(Path(loc.root) if loc.local else loc.uri, total, progress.skipped, sum(progress.counts.values()),
                     dict(progress.counts), time.perf_counter() - t0, n_workers,
-                    rebuilds=sum(s["rebuilds"] for s in stats), worker_restarts=pool.stats.restarts)
+                    rebuilds=sum(s["rebuilds"] for s in stats),
+                    worker_restarts=pool.stats.restarts if pool is not None else 0)
 
 
 def solve_in_process(sweep_file: str | Path, out: str | Path, *, options: SolveOptions | None = None,

@@ -52,6 +52,7 @@ COMMIT_NAME = re.compile(r"^b-(?P<start>\d{12})-(?P<stop>\d{12})\.json$")
 PART_NAME = re.compile(r"^part-(?P<start>\d{12})-(?P<stop>\d{12})-(?P<attempt>[0-9a-f]+)\.parquet$")
 # what a sweep (this version or the one before) writes at the top of its folder: --overwrite removes these only
 OWN_NAMES = {META, LOCK, COMMITS, "parts", "report.html", "robust", *(f"{t}.parquet" for t in TABLES)}
+SOLVE_ONLY = {"manifest.json", "kpis.parquet"}  # with the tables above, what `optimizer solve` writes
 LOCK_STALE = 120.0  # seconds without a heartbeat after which a lock on another machine is taken over
 HEARTBEAT = 20.0
 
@@ -74,6 +75,7 @@ def part_name(start: int, stop: int, attempt: str) -> str:
 
 def sweep_identity(base_sha256: str, options: dict, definition: str) -> str:
     """What makes two runs the same sweep: the base inputs, the solve options and the cases' definition."""
+    options = {k: float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for k, v in options.items()}
     text = json.dumps([FORMAT, base_sha256, options, definition], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
@@ -194,13 +196,13 @@ def folder_kind(loc: Location) -> tuple[str, dict | None]:
 
 
 def foreign_names(loc: Location) -> list[str]:
-    return [n for n in loc.names() if n not in OWN_NAMES and not n.startswith(".")]
+    return [n for n in loc.names() if n not in OWN_NAMES | SOLVE_ONLY and not n.startswith(".")]
 
 
 def remove_sweep(loc: Location) -> None:
-    """Remove what a sweep writes into ``loc`` (and nothing else)."""
+    """Remove what a sweep (or a solve) writes into ``loc``, and nothing else."""
     for n in loc.names():
-        if n in OWN_NAMES and n != LOCK:
+        if n in OWN_NAMES | SOLVE_ONLY and n != LOCK:
             if loc.is_file(n):
                 loc.delete(n)
             else:
