@@ -96,6 +96,7 @@ def solve(
         "why_infeasible": why,
         "lp_conflict": conflict,
         "inputs_sha256": scenario.inputs_sha256,
+        "warnings": [str(w) for w in scenario.warnings],
         "options": options.as_dict(),
         "model_size": {"variables": m.nvariables(), "constraints": m.nconstraints()},
         "timings": timings,

@@ -58,6 +58,7 @@ def solve(
         loaded = load_scenario(scenario)
     except InputError as exc:
         _fail_input(exc)
+    _print_warnings(loaded)
     options = SolveOptions(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed)
     result = solve_scenario(loaded, options, mps_path=write_mps)
     target = result.write(out_dir or Path("results") / loaded.name)
@@ -128,6 +129,7 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario folder or .
     out.print(f"[green]valid[/]: {loaded.name} ({loaded.origin}): {len(d.plants)} cell plants, "
               f"{len(d.assemblies)} assembly plants, {len(d.models)} models, years {d.years[0]}-{d.years[-1]}, "
               f"{len(d.arcs)} supply arcs")
+    _print_warnings(loaded)
 
 
 @app.command()
@@ -284,6 +286,16 @@ def report(
                   "written by `optimizer solve` or `optimizer sweep`", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INPUT)
     out.print(f"wrote {write_report(results_dir, out_file)}")
+
+
+def _print_warnings(scenario) -> None:
+    """Likely mistakes in a valid scenario, on stderr (so `--json` output stays clean); they never fail."""
+    found = scenario.warnings
+    if found:
+        err.print(f"{len(found)} warning{'s' if len(found) != 1 else ''} (legal values that look like mistakes):",
+                  style="yellow")
+        for w in found:
+            err.print(f"  - {w}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_summary(result: SolveResult, target: Path) -> None:
