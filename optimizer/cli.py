@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .api import DEFAULT_SCENARIO
+from .api import default_scenario
 from .api import solve as solve_scenario
 from .errors import InputError
 from .io import load_scenario, write_scenario
@@ -44,7 +44,9 @@ def _fail_input(exc: InputError) -> None:
 
 @app.command()
 def solve(
-    scenario: Annotated[Path, typer.Argument(help="Scenario folder or .xlsx workbook.")] = DEFAULT_SCENARIO,
+    scenario: Annotated[Path | None, typer.Argument(
+        help="Scenario folder or .xlsx workbook [default: scenarios/base if the current folder has one, else the "
+             "base case packaged with the tool].", show_default=False)] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Result folder [default: results/<scenario>].")] = None,
     time_limit: Annotated[float | None, typer.Option(help="HiGHS time limit in seconds.", min=0)] = None,
     gap: Annotated[float, typer.Option(help="Relative MIP gap at which to stop.", min=0)] = 1e-4,
@@ -55,7 +57,7 @@ def solve(
 ) -> None:
     """Solve one scenario and write its result tables (parquet) and manifest.json."""
     try:
-        loaded = load_scenario(scenario)
+        loaded = load_scenario(scenario or default_scenario())
     except InputError as exc:
         _fail_input(exc)
     _print_warnings(loaded)
@@ -67,6 +69,43 @@ def solve(
     else:
         _print_summary(result, target)
     raise typer.Exit(EXIT_OK if result.status.has_solution else EXIT_NO_SOLUTION)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib import metadata
+
+        out.print(f"optimizer {metadata.version('battery-sourcing-optimizer')}", highlight=False)
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Battery-cell sourcing and capacity optimisation (Pyomo + HiGHS)."""
+
+
+@app.command()
+def init(
+    target: Annotated[Path, typer.Argument(help="A new (or empty) folder to create the scenario in.")],
+) -> None:
+    """Copy the packaged base case into TARGET as a starting point for a scenario of your own."""
+    import shutil
+
+    from .api import PACKAGED_BASE
+
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        err.print(f"error: {target} already exists and is not an empty folder: give a new folder",
+                  markup=False, highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    target.mkdir(parents=True, exist_ok=True)
+    for f in sorted(PACKAGED_BASE.iterdir()):
+        if f.suffix in (".csv", ".yaml"):
+            shutil.copyfile(f, target / f.name)
+    out.print(f"wrote the base case to {target}: edit its CSV files and scenario.yaml, then "
+              f"`optimizer validate {target}` and `optimizer solve {target}`", highlight=False)
 
 
 @app.command()
