@@ -12,8 +12,7 @@ and stopped with cluster/local/start.sh and stop.sh, real processes and no mocks
 * RAY_LOCAL_TLS=1: mutual TLS on every gRPC channel, and a sweep through it;
 * the cloud and KubeRay manifests parse (the AWS one against Ray's launcher schema) and keep token
   authentication on and the dashboard private;
-* (expected to fail until optimizer/sweep/runner.py changes) the embedded Ray of `optimizer sweep` listens
-  on 127.0.0.1 only.
+* the embedded Ray of `optimizer sweep` listens on 127.0.0.1 only.
 
 One cluster serves the whole module. Its state folder, ports and token are its own, so other Ray instances
 on the machine (other test sessions) are neither used nor stopped.
@@ -36,7 +35,6 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-import pandas as pd
 import psutil
 import pytest
 import yaml
@@ -289,7 +287,7 @@ def solver_actors(processes: list[psutil.Process]) -> list[psutil.Process]:
     found = []
     for p in processes:
         try:
-            if any("_SolverActor" in part for part in p.cmdline()):
+            if any("SweepWorker" in part for part in p.cmdline()):
                 found.append(p)
         except psutil.Error:
             continue
@@ -304,18 +302,17 @@ def test_sweep_survives_losing_a_worker_node(cluster, tmp_path):
     out = tmp_path / "out"
     sweep = subprocess.Popen(
         ["bash", "-c", f'source "{cluster.state}/env.sh" && exec "$@"', "client", "optimizer", "sweep", str(path),
-         "--address", cluster.address, "--out", str(out), "--workers", "2", "--batch-size", "1",
-         "--flush-every", "4", "--quiet"],
+         "--address", cluster.address, "--out", str(out), "--workers", "2", "--batch-size", "1", "--quiet"],
         cwd=ROOT, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         end = time.monotonic() + 180
-        while not list((out / "parts").glob("summary-*.parquet")):
+        while not list((out / "_commits").glob("b-*.json")):
             assert sweep.poll() is None, f"sweep ended early: {sweep.communicate()}"
             assert time.monotonic() < end, "no partial results appeared"
             time.sleep(0.1)
         doomed = cluster.processes("node-1")
         assert solver_actors(doomed), "no solver worker on node-1 to lose"
-        done_at_kill = sum(len(pd.read_parquet(f)) for f in (out / "parts").glob("summary-*.parquet"))
+        done_at_kill = len(list((out / "_commits").glob("b-*.json")))  # batches of one scenario
         assert 0 < done_at_kill < 40, "the node must be lost in the middle of the sweep"
         # the machine goes away: SIGKILL its raylet and every other process of the node at once
         for p in doomed:
