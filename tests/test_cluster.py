@@ -265,6 +265,25 @@ def test_jobs_api_and_drivers_need_the_token(cluster, tmp_path):
     assert driver.returncode != 0 and "attached" not in out, out
 
 
+def test_attaching_without_the_token_ends_at_once_with_what_to_do(cluster, tmp_path):
+    """No token (or another Ray's token, as ~/.ray/auth_token of an embedded Ray would be): the sweep ends
+    within seconds, exit 2, a message pointing to env.sh, no traceback, nothing written."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in cluster.env.items() if not k.startswith("RAY_")}
+    env.update(HOME=str(home))
+    for extra in ({}, {"RAY_AUTH_TOKEN": "not-the-token"}):
+        t0 = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "optimizer", "sweep", "scenarios/sweeps/smoke.yaml", "--address",
+                               cluster.address, "--out", str(tmp_path / "o"), "--quiet"], cwd=ROOT,
+                              env={**env, **extra}, capture_output=True, text=True, timeout=120)
+        elapsed = time.monotonic() - t0
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "Traceback" not in proc.stderr and "env.sh" in proc.stderr, proc.stderr
+        assert elapsed < 15, f"took {elapsed:.0f} s (Ray alone retries for 20 s and more)"
+        assert not (tmp_path / "o").exists()
+
+
 def test_ray_job_submit_runs_a_sweep(cluster, tmp_path):
     """The README's command, from the repository root: the working directory is uploaded, the job runs
     `optimizer sweep` on the head node, and its driver writes the results to the --out path."""
@@ -281,6 +300,36 @@ def test_ray_job_submit_runs_a_sweep(cluster, tmp_path):
     assert set(summary["case_key"]) == set(local)
     for key, objective in zip(summary["case_key"], summary["objective"]):
         assert objective == pytest.approx(local[key], rel=2e-4)  # the smoke sweep's gap is 1e-4
+
+
+def test_job_driver_sigkilled_and_the_sweep_resubmitted(cluster, tmp_path):
+    """Through `ray job submit`, with a plain shared path: the workers write the results there themselves;
+    the job's driver is SIGKILLed mid-sweep; a second job resumes; every scenario once, objectives as a
+    local run's; `optimizer.load_results` reads the folder."""
+    path = sample_sweep(tmp_path, 16)
+    reference = {r.case_key: r.objective for r in solve_in_loop(path, rebuild=False)}
+    out = tmp_path / "shared" / "mc"
+    command = ["optimizer", "sweep", str(path), "--out", str(out), "--batch-size", "1", "--quiet"]
+    first = cluster.client("ray", "job", "submit", "--no-wait", "--", *command)
+    assert first.returncode == 0, first.stdout + first.stderr
+    end = time.monotonic() + 240
+    while len(list((out / "_commits").glob("b-*.json"))) < 2:
+        assert time.monotonic() < end, "no batch was committed"
+        time.sleep(0.2)
+    drivers = [p for p in cluster.processes() if "sweep" in " ".join(p.cmdline()) and str(out) in " ".join(
+        p.cmdline()) and "optimizer" in " ".join(p.cmdline()) and "ray::" not in p.name()]
+    assert drivers, "the job's driver process was not found"
+    for p in drivers:
+        p.send_signal(signal.SIGKILL)
+    psutil.wait_procs(drivers, timeout=15)
+    done_at_kill = len(list((out / "_commits").glob("b-*.json")))
+    assert 0 < done_at_kill < 16
+    second = cluster.client("ray", "job", "submit", "--", *command, timeout=600)
+    assert second.returncode == 0 and "succeeded" in second.stdout + second.stderr, second.stdout + second.stderr
+    summary = optimizer.load_results(out).summary
+    assert summary["case_key"].is_unique and set(summary["case_key"]) == set(reference)
+    for key, objective in zip(summary["case_key"], summary["objective"]):
+        assert objective == pytest.approx(reference[key], rel=2e-6)
 
 
 def solver_actors(processes: list[psutil.Process]) -> list[psutil.Process]:

@@ -151,6 +151,7 @@ def test_compaction_killed_at_any_point_never_doubles(reference, tmp_path, monke
     assert len(pd.read_parquet(out / "summary.parquet")) == 12
 
 
+@pytest.mark.slow
 def test_compaction_sigkilled_mid_run(reference, tmp_path):
     """`optimizer compact` SIGKILLed at several moments: never a doubled or lost case."""
     path, ref = reference
@@ -169,6 +170,7 @@ def test_compaction_sigkilled_mid_run(reference, tmp_path):
     same(optimizer.load_results(out), ref)
 
 
+@pytest.mark.slow
 def test_deleted_summary_is_reported_then_repaired(reference, tmp_path):
     """Deleting a finished sweep's summary and running again: refused (exit 2, what to do) rather than
     counting the long tables twice; with --repair the cases are solved again, each once."""
@@ -225,6 +227,7 @@ def test_a_folder_belongs_to_one_sweep(reference, tmp_path):
     assert (foreign / "notes.txt").read_text() == "keep me" and not (foreign / "sweep.json").exists()
 
 
+@pytest.mark.slow
 def test_solve_and_sweep_out_refuse_each_others_folders(reference, tmp_path):
     path, _ = reference
     sweep_out = solve_in_process(path, tmp_path / "sweep", options=OPTIONS, batch_size=6)
