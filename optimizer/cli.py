@@ -173,15 +173,27 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario folder or .
 
 @app.command()
 def export(
-    scenario: Annotated[Path, typer.Argument(help="Scenario folder or .xlsx workbook.")],
-    target: Annotated[Path, typer.Argument(help="A folder (CSV + scenario.yaml) or an .xlsx file.")],
+    source: Annotated[Path, typer.Argument(help="A scenario (folder or .xlsx workbook), or a result folder of "
+                                                "`optimizer solve` or `optimizer sweep`.")],
+    target: Annotated[Path, typer.Argument(help="An .xlsx file, or a folder for CSV files.")],
 ) -> None:
-    """Write a validated scenario as a CSV folder or as one .xlsx workbook."""
+    """Write a scenario, or a result's tables, as one .xlsx workbook or a folder of CSV files."""
+    if (source / "manifest.json").is_file() or (source / "sweep.json").is_file():
+        from .export import export_results
+
+        try:
+            written = export_results(source, target)
+        except ValueError as exc:
+            err.print(f"error: {exc}", markup=False, highlight=False)
+            raise typer.Exit(EXIT_INPUT) from None
+        out.print(f"wrote {written}", highlight=False)
+        return
     try:
-        loaded = load_scenario(scenario)
+        loaded = load_scenario(source)
     except InputError as exc:
         _fail_input(exc)
-    out.print(f"wrote {write_scenario(loaded, target)}")
+    _print_warnings(loaded)
+    out.print(f"wrote {write_scenario(loaded, target)}", highlight=False)
 
 
 @app.command()
