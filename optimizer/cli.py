@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .api import DEFAULT_SCENARIO
+from .api import default_scenario
 from .api import solve as solve_scenario
 from .errors import InputError
 from .io import load_scenario, write_scenario
@@ -45,7 +45,9 @@ def _fail_input(exc: InputError) -> None:
 
 @app.command()
 def solve(
-    scenario: Annotated[Path, typer.Argument(help="Scenario folder or .xlsx workbook.")] = DEFAULT_SCENARIO,
+    scenario: Annotated[Path | None, typer.Argument(
+        help="Scenario folder or .xlsx workbook [default: scenarios/base if the current folder has one, else the "
+             "base case packaged with the tool].", show_default=False)] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Result folder [default: results/<scenario>].")] = None,
     time_limit: Annotated[float | None, typer.Option(help="HiGHS time limit in seconds.", min=0)] = None,
     gap: Annotated[float, typer.Option(help="Relative MIP gap at which to stop.", min=0)] = 1e-4,
@@ -57,13 +59,14 @@ def solve(
     """Solve one scenario and write its result tables (parquet) and manifest.json."""
     try:
         options = SolveOptions(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed)
-        loaded = load_scenario(scenario)
+        loaded = load_scenario(scenario or default_scenario())
         target = out_dir or Path("results") / loaded.name
         check_output_folder(target)  # before the solve: a wrong --out is found at once
         if write_mps is not None:
             check_output_file(write_mps, "--write-mps")
     except InputError as exc:
         _fail_input(exc)
+    _print_warnings(loaded)
     result = solve_scenario(loaded, options, mps_path=write_mps)
     target = result.write(target)
     if as_json:
@@ -71,6 +74,43 @@ def solve(
     else:
         _print_summary(result, target)
     raise typer.Exit(EXIT_OK if result.status.has_solution else EXIT_NO_SOLUTION)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib import metadata
+
+        out.print(f"optimizer {metadata.version('battery-sourcing-optimizer')}", highlight=False)
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Battery-cell sourcing and capacity optimisation (Pyomo + HiGHS)."""
+
+
+@app.command()
+def init(
+    target: Annotated[Path, typer.Argument(help="A new (or empty) folder to create the scenario in.")],
+) -> None:
+    """Copy the packaged base case into TARGET as a starting point for a scenario of your own."""
+    import shutil
+
+    from .api import PACKAGED_BASE
+
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        err.print(f"error: {target} already exists and is not an empty folder: give a new folder",
+                  markup=False, highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    target.mkdir(parents=True, exist_ok=True)
+    for f in sorted(PACKAGED_BASE.iterdir()):
+        if f.suffix in (".csv", ".yaml"):
+            shutil.copyfile(f, target / f.name)
+    out.print(f"wrote the base case to {target}: edit its CSV files and scenario.yaml, then "
+              f"`optimizer validate {target}` and `optimizer solve {target}`", highlight=False)
 
 
 @app.command()
@@ -133,6 +173,7 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario folder or .
     out.print(f"[green]valid[/]: {loaded.name} ({loaded.origin}): {len(d.plants)} cell plants, "
               f"{len(d.assemblies)} assembly plants, {len(d.models)} models, years {d.years[0]}-{d.years[-1]}, "
               f"{len(d.arcs)} supply arcs")
+    _print_warnings(loaded)
 
 
 @app.command()
@@ -150,20 +191,24 @@ def export(
 
 @app.command()
 def audit(
-    results_dir: Annotated[Path, typer.Argument(help="A result folder written by `optimizer solve`.")],
+    results_dir: Annotated[Path, typer.Argument(help="A result folder written by `optimizer solve` or `optimizer "
+                                                     "sweep`.")],
     scenario: Annotated[Path | None, typer.Argument(help="The scenario solved [default: from the manifest].")] = None,
 ) -> None:
-    """Recompute every constraint family from the written tables; exit 1 if any is violated."""
+    """Recompute every constraint family from the written tables (every scenario of a sweep); exit 1 if any
+    is violated."""
     from .audit import audit_result
     from .results import load_results
 
+    if (results_dir / "sweep.json").is_file():
+        _audit_sweep(results_dir, scenario)
     try:
         result = load_results(results_dir)
     except FileNotFoundError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(EXIT_INPUT) from None
     try:
-        loaded = load_scenario(scenario or result.manifest["source"])
+        loaded = load_scenario(scenario or _recorded_source(result.manifest, results_dir))
     except InputError as exc:
         _fail_input(exc)
     report = audit_result(loaded, result)
@@ -172,6 +217,39 @@ def audit(
         table.add_row(row.family, str(row.checked), str(row.violations), f"{row.worst:.2e}")
     out.print(table)
     raise typer.Exit(0 if int(report["violations"].sum()) == 0 else 1)
+
+
+def _recorded_source(manifest: dict, results_dir: Path) -> Path:
+    from .audit_sweep import resolve_source
+
+    return resolve_source(str(manifest.get("source_path") or manifest["source"]), results_dir)
+
+
+def _audit_sweep(results_dir: Path, scenario: Path | None) -> None:
+    """Audit every scenario of a sweep folder; one line per case, then the families with violations."""
+    from .audit_sweep import audit_sweep
+
+    if scenario is not None:
+        err.print("error: a sweep folder is audited against its own sweep file: give no SCENARIO",
+                  markup=False, highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    try:
+        result = audit_sweep(results_dir)
+    except InputError as exc:
+        _fail_input(exc)
+    fam = result.families
+    table = Table("case", "families", "rows checked", "violations", "worst relative", title="Audit of the sweep")
+    for case, rows in fam.groupby("case", sort=False):
+        table.add_row(str(case), str(len(rows)), str(int(rows["checked"].sum())), str(int(rows["violations"].sum())),
+                      f"{rows['worst'].max():.2e}")
+    out.print(table)
+    for row in fam[fam["violations"] > 0].itertuples(index=False):
+        out.print(f"violated: {row.case}: {row.family} ({row.violations} rows, worst {row.worst:.2e})",
+                  markup=False, highlight=False)
+    for case, why in result.skipped.items():
+        out.print(f"not audited: {case}: {why}", markup=False, highlight=False)
+    out.print(f"{result.audited} scenarios audited, {result.violations} violations")
+    raise typer.Exit(0 if result.violations == 0 else 1)
 
 
 @app.command()
@@ -252,6 +330,16 @@ def report(
                   "written by `optimizer solve` or `optimizer sweep`", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INPUT)
     out.print(f"wrote {write_report(results_dir, out_file)}")
+
+
+def _print_warnings(scenario) -> None:
+    """Likely mistakes in a valid scenario, on stderr (so `--json` output stays clean); they never fail."""
+    found = scenario.warnings
+    if found:
+        err.print(f"{len(found)} warning{'s' if len(found) != 1 else ''} (legal values that look like mistakes):",
+                  style="yellow")
+        for w in found:
+            err.print(f"  - {w}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_summary(result: SolveResult, target: Path) -> None:

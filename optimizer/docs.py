@@ -259,6 +259,12 @@ def render_config() -> str:
 # ------------------------------------------------------------------------------------------ the page
 
 
+def _warning_checks() -> list:
+    from .lint import WARNING_CHECKS
+
+    return list(WARNING_CHECKS)
+
+
 def render_data_reference() -> str:
     """The whole input reference (``docs/data.md``) as Markdown."""
     out: list[str] = [
@@ -329,6 +335,12 @@ def render_data_reference() -> str:
         "",
     ]
     out += [f"- `{rule}`: {text}" for rule, text in CROSS_CHECKS]
+    out += ["", "## Warnings", "",
+            "Values that are legal but likely mistakes are warnings: `optimizer validate` and `optimizer solve` print",
+            "them (on stderr) and carry on, and a solve records them in `manifest.json` under `warnings`. The checks:",
+            ""]
+    out += [f"- {', '.join(f'`{r}`' for r in rules)}: {' '.join((check.__doc__ or '').split())}"
+            for rules, check in _warning_checks()]
     out += [
         "",
         f"## Settings (`{CONFIG_FILE}` or the `{CONFIG_SHEET}` sheet)",

@@ -18,6 +18,7 @@ from types import MappingProxyType, SimpleNamespace
 import pandas as pd
 
 from .config import ScenarioConfig
+from .errors import Problem
 from .schema import TABLES
 
 GWH_PER_KWH_VEHICLE = 1e-6  # vehicles x kWh/vehicle x 1e-6 = GWh
@@ -218,6 +219,13 @@ class Scenario:
     @cached_property
     def data(self) -> ModelData:
         return _derive(self)
+
+    @cached_property
+    def warnings(self) -> list[Problem]:
+        """Values that are legal but likely mistakes (see :mod:`optimizer.lint`); they never stop a solve."""
+        from .lint import scenario_warnings
+
+        return scenario_warnings(self)
 
     def charges(self, p: str, start: int) -> dict[int, float]:
         """Year -> multiple of a build's cash amount that falls in the objective in that year.
