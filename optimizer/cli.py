@@ -19,6 +19,7 @@ from .api import default_scenario
 from .api import solve as solve_scenario
 from .errors import InputError
 from .io import load_scenario, write_scenario
+from .outpath import check_output_file, check_output_folder
 from .results import SolveResult
 from .solve import SolveOptions
 
@@ -57,13 +58,17 @@ def solve(
 ) -> None:
     """Solve one scenario and write its result tables (parquet) and manifest.json."""
     try:
+        options = SolveOptions(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed)
         loaded = load_scenario(scenario or default_scenario())
+        target = out_dir or Path("results") / loaded.name
+        check_output_folder(target)  # before the solve: a wrong --out is found at once
+        if write_mps is not None:
+            check_output_file(write_mps, "--write-mps")
     except InputError as exc:
         _fail_input(exc)
     _print_warnings(loaded)
-    options = SolveOptions(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed)
     result = solve_scenario(loaded, options, mps_path=write_mps)
-    target = result.write(out_dir or Path("results") / loaded.name)
+    target = result.write(target)
     if as_json:
         sys.stdout.write(json.dumps(result.manifest, indent=2, default=str) + "\n")
     else:
