@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..errors import InputError, Problem
 from ..io import load_scenario
+from ..outpath import check_output_folder
 from ..ray_pool import connect, disconnect
 from ..results import atomic_write
 from ..solve import SolveOptions, Status
@@ -73,6 +74,7 @@ def run_robust(
     base = load_scenario(sweep.base_path)
     weights = read_weights(weights_file, [c.name for c in sweep.cases()]) if weights_file else None
     out = Path(out) if out is not None else Path("results") / sweep.name
+    check_output_folder(out)  # before any solve: a wrong --out is found at once
     timings: dict[str, float] = {}
     started_here = connect(address, workers)  # one Ray for the sweep, the cross-evaluation and Benders
     try:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..io import load_scenario
 from ..location import resolve
+from ..outpath import check_output_folder
 from ..ray_pool import ActorPool, ClusterError, cluster_cpus, connect, disconnect, import_ray
 from ..solve import SolveOptions, Status
 from .dataset import tidy
@@ -152,6 +153,8 @@ def run_sweep(
     base = sweep.load_base()
     options = sweep_options(sweep, time_limit)
     loc = resolve(str(out) if out is not None else Path("results") / sweep.name)
+    if loc.local:
+        check_output_folder(loc.root)  # before any solve: a wrong --out is found at once
     identity = sweep_identity(base.inputs_sha256, options.as_dict(),
                               repr((sweep.include_base, sweep.grid, sweep.named, sweep.samples)))
     total = sweep.count()
