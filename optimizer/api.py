@@ -11,8 +11,10 @@ from .explain import explain_infeasible, lp_conflict
 from .io import load_scenario
 from .model import build_model
 from .results import SolveResult, empty_tables, extract_tables
+from .review import use_folder_reader
 from .scenario import Scenario
-from .solve import SolveOptions, Status, fixed_lp_duals, solve_model, write_mps
+from .solver import SolveOptions, Status, fixed_lp_duals, solve_model, write_mps
+from .sweep.store import SweepResult
 
 DEFAULT_SCENARIO = Path("scenarios/base")
 
@@ -105,4 +107,17 @@ def solve(
     return SolveResult(scenario.name, outcome.status, outcome.objective, outcome.bound, outcome.gap, tables, manifest)
 
 
-__all__ = ["solve", "SolveOptions", "Status", "DEFAULT_SCENARIO"]
+def load_results(path: str | Path) -> SolveResult | SweepResult:
+    """Read a result folder back: a solve (:class:`~optimizer.results.SolveResult`) or a sweep
+    (:class:`~optimizer.sweep.store.SweepResult`, with ``summary`` and the long tables carrying a
+    ``scenario_id`` column)."""
+    path = Path(path)
+    if (path / "sweep.json").is_file():
+        return SweepResult(path)
+    return SolveResult.read(path)
+
+
+# the review analyses compare with a result folder through this reader (they sit below both kinds of result)
+use_folder_reader(load_results)
+
+__all__ = ["solve", "load_results", "SolveOptions", "Status", "DEFAULT_SCENARIO"]

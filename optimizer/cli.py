@@ -15,12 +15,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .api import DEFAULT_SCENARIO
+from .api import DEFAULT_SCENARIO, load_results
 from .api import solve as solve_scenario
+from .audit import audit_result
 from .errors import InputError
 from .io import load_scenario, write_scenario
+from .report import write_report
 from .results import SolveResult
-from .solve import SolveOptions
+from .robust.run import run_robust
+from .solver import SolveOptions
+from .sweep.runner import run_sweep
 
 EXIT_OK, EXIT_INPUT, EXIT_NO_SOLUTION = 0, 2, 3
 CONFLICT_SHOWN = 12  # rows of an IIS printed; the manifest keeps them all
@@ -90,8 +94,6 @@ def sweep(
         TimeRemainingColumn,
     )
 
-    from .sweep.runner import run_sweep
-
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), TextColumn("ETA"),
                         TimeRemainingColumn(), console=err, disable=quiet)
@@ -149,9 +151,6 @@ def audit(
     scenario: Annotated[Path | None, typer.Argument(help="The scenario solved [default: from the manifest].")] = None,
 ) -> None:
     """Recompute every constraint family from the written tables; exit 1 if any is violated."""
-    from .audit import audit_result
-    from .results import load_results
-
     try:
         result = load_results(results_dir)
     except FileNotFoundError as exc:
@@ -195,8 +194,6 @@ def robust(
                                                       "[default: equal].")] = None,
 ) -> None:
     """One build plan for many futures: the regret matrix of a sweep's plans and a two-stage stochastic plan."""
-    from .robust.run import run_robust
-
     try:
         run = run_robust(sweep_file, out_dir, address=address, workers=workers, time_limit=time_limit, regret=regret,
                          stochastic=stochastic, decision_year=decision_year, cvar_weight=cvar_weight,
@@ -240,8 +237,6 @@ def report(
 ) -> None:
     """Write one self-contained HTML report (KPIs, build plan, sourcing, costs, utilisation; for a sweep also
     distributions, build frequency and the tornado) that opens with no network."""
-    from .report import write_report
-
     if not (results_dir / "manifest.json").is_file() and not (results_dir / "sweep.json").is_file():
         err.print(f"error: {results_dir} is not a result folder (no manifest.json or sweep.json): give a folder "
                   "written by `optimizer solve` or `optimizer sweep`", markup=False, highlight=False, soft_wrap=True)

@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from .results import atomic_write, load_results
+from .api import load_results
+from .files import atomic_write
 from .review import Review, ReviewData
 
 SOLVE_SECTIONS = ("kpis", "build-plan", "sourcing", "costs", "utilisation", "landed-cost")

@@ -14,7 +14,7 @@ from tiny import TinyCase
 
 from optimizer.robust import Plan, evaluate_plans, regret_tables, risk_value, solve_stochastic
 from optimizer.robust.mean import mean_scenario
-from optimizer.solve import SolveOptions
+from optimizer.solver import SolveOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 EXACT = SolveOptions(rel_gap=1e-9, threads=1)

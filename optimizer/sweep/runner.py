@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..io import load_scenario
-from ..solve import SolveOptions, Status
+from ..solver import SolveOptions, Status
 from .spec import Case, load_sweep
 from .store import SweepStore
 from .worker import CaseResult, CaseSolver, case_key, failed_result

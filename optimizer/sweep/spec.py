@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Valida
 
 from ..config import NAME_PATTERN, name_message
 from ..errors import InputError, Problem
+from ..io import load_scenario
 from ..scenario import Scenario
 from .changes import (
     CHOICE_SETTINGS,
@@ -201,8 +202,6 @@ class Sweep:
         """The base scenario (loaded again from ``base_path`` if this sweep was built without it)."""
         if self.base_scenario is not None:
             return self.base_scenario
-        from ..io import load_scenario
-
         return load_scenario(self.base_path)
 
     def grid_count(self) -> int:
@@ -489,8 +488,6 @@ class _Loader:
             self.problem("base", "base-not-found", f"no scenario folder or workbook at {base_path} "
                                                    f"(base is relative to the sweep file)")
             return base_path
-        from ..io import load_scenario
-
         try:
             self.base = load_scenario(base_path)
         except InputError as exc:

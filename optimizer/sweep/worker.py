@@ -21,7 +21,7 @@ from ..model import build_model
 from ..model.params import param_groups, point_at, structure_key, update_params
 from ..results import extract_tables
 from ..scenario import Scenario
-from ..solve import SolveOptions, Status, new_solver, solve_model
+from ..solver import SolveOptions, Status, new_solver, solve_model
 from .changes import apply_changes
 from .push import NotPolynomial, ParameterPush, param_vector
 from .spec import Case, scenario_id
