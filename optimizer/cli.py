@@ -18,6 +18,7 @@ from rich.table import Table
 from .api import DEFAULT_SCENARIO, load_results
 from .api import solve as solve_scenario
 from .audit import audit_result
+from .audit_sweep import audit_sweep, resolve_source
 from .errors import InputError
 from .io import load_scenario, write_scenario
 from .report import write_report
@@ -147,17 +148,21 @@ def export(
 
 @app.command()
 def audit(
-    results_dir: Annotated[Path, typer.Argument(help="A result folder written by `optimizer solve`.")],
+    results_dir: Annotated[Path, typer.Argument(help="A result folder written by `optimizer solve` or `optimizer "
+                                                     "sweep`.")],
     scenario: Annotated[Path | None, typer.Argument(help="The scenario solved [default: from the manifest].")] = None,
 ) -> None:
-    """Recompute every constraint family from the written tables; exit 1 if any is violated."""
+    """Recompute every constraint family from the written tables (every scenario of a sweep); exit 1 if any
+    is violated."""
+    if (results_dir / "sweep.json").is_file():
+        _audit_sweep(results_dir, scenario)
     try:
         result = load_results(results_dir)
     except FileNotFoundError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(EXIT_INPUT) from None
     try:
-        loaded = load_scenario(scenario or result.manifest["source"])
+        loaded = load_scenario(scenario or _recorded_source(result.manifest, results_dir))
     except InputError as exc:
         _fail_input(exc)
     report = audit_result(loaded, result)
@@ -166,6 +171,35 @@ def audit(
         table.add_row(row.family, str(row.checked), str(row.violations), f"{row.worst:.2e}")
     out.print(table)
     raise typer.Exit(0 if int(report["violations"].sum()) == 0 else 1)
+
+
+def _recorded_source(manifest: dict, results_dir: Path) -> Path:
+    return resolve_source(str(manifest.get("source_path") or manifest["source"]), results_dir)
+
+
+def _audit_sweep(results_dir: Path, scenario: Path | None) -> None:
+    """Audit every scenario of a sweep folder; one line per case, then the families with violations."""
+    if scenario is not None:
+        err.print("error: a sweep folder is audited against its own sweep file: give no SCENARIO",
+                  markup=False, highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    try:
+        result = audit_sweep(results_dir)
+    except InputError as exc:
+        _fail_input(exc)
+    fam = result.families
+    table = Table("case", "families", "rows checked", "violations", "worst relative", title="Audit of the sweep")
+    for case, rows in fam.groupby("case", sort=False):
+        table.add_row(str(case), str(len(rows)), str(int(rows["checked"].sum())), str(int(rows["violations"].sum())),
+                      f"{rows['worst'].max():.2e}")
+    out.print(table)
+    for row in fam[fam["violations"] > 0].itertuples(index=False):
+        out.print(f"violated: {row.case}: {row.family} ({row.violations} rows, worst {row.worst:.2e})",
+                  markup=False, highlight=False)
+    for case, why in result.skipped.items():
+        out.print(f"not audited: {case}: {why}", markup=False, highlight=False)
+    out.print(f"{result.audited} scenarios audited, {result.violations} violations")
+    raise typer.Exit(0 if result.violations == 0 else 1)
 
 
 @app.command()

@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("optimizer.review", "optimizer.explain", "optimizer.docs"),
     ("optimizer.results",),
     ("optimizer.audit", "optimizer.sweep"),
-    ("optimizer.robust",),
+    ("optimizer.robust", "optimizer.audit_sweep"),
     ("optimizer.api",),
     ("optimizer.report",),
     ("optimizer.cli", "optimizer.__main__"),
