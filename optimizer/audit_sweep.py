@@ -19,8 +19,9 @@ from .audit import audit_result
 from .errors import InputError, Problem
 from .results import COLUMNS, SolveResult
 from .solver import Status
-from .sweep.changes import apply_changes
-from .sweep.spec import load_sweep, scenario_id
+from .sweep.apply import apply_changes
+from .sweep.cases import scenario_id
+from .sweep.spec import load_sweep
 from .sweep.store import SweepResult
 
 

@@ -196,7 +196,7 @@ def test_stochastic_plan_of_the_sweep_is_consistent(futures_run):
     assert f["EEV"] >= f["RP"] - 1e-3 and f["VSS"] >= -1e-3 and f["EVPI"] >= -1e-3
     # the stochastic plan evaluated in each future, one by one, averages to RP
     from optimizer.io import load_scenario
-    from optimizer.sweep.changes import apply_changes
+    from optimizer.sweep.apply import apply_changes
     from optimizer.sweep.spec import load_sweep
 
     sweep = load_sweep(ROOT / "scenarios" / "sweeps" / "futures.yaml")
@@ -272,7 +272,7 @@ def test_benders_on_ray_matches_the_extensive_form(ray_session):
     import itertools
 
     from optimizer.io import load_scenario
-    from optimizer.sweep.changes import apply_changes
+    from optimizer.sweep.apply import apply_changes
     from optimizer.sweep.spec import load_sweep
 
     sweep = load_sweep(ROOT / "scenarios" / "sweeps" / "futures.yaml")

@@ -26,9 +26,9 @@ import pandas as pd
 
 from ..scenario import Scenario
 from ..solver import SolveOptions
-from ..sweep.changes import apply_changes
+from ..sweep.apply import apply_changes
+from ..sweep.cases import Case
 from ..sweep.runner import connect_ray, import_ray
-from ..sweep.spec import Case
 from .plans import Plan, evaluate_plans
 
 EVALUATION_COLUMNS = ["plan", "scenario", "status", "cost_musd", "solve_seconds", "skipped_builds", "message"]

@@ -20,7 +20,7 @@ from ..errors import InputError, Problem
 from ..files import atomic_write
 from ..io import load_scenario
 from ..solver import SolveOptions, Status
-from ..sweep.changes import apply_changes
+from ..sweep.apply import apply_changes
 from ..sweep.runner import connect_ray, import_ray, run_sweep
 from ..sweep.spec import load_sweep
 from ..sweep.store import SweepResult

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from ..io import load_scenario
 from ..solver import SolveOptions, Status
-from .spec import Case, load_sweep
+from .cases import Case
+from .spec import load_sweep
 from .store import SweepStore
 from .worker import CaseResult, CaseSolver, case_key, failed_result
 

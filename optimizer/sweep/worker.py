@@ -22,9 +22,9 @@ from ..model.params import param_groups, point_at, structure_key, update_params
 from ..results import extract_tables
 from ..scenario import Scenario
 from ..solver import SolveOptions, Status, new_solver, solve_model
-from .changes import apply_changes
+from .apply import apply_changes
+from .cases import Case, scenario_id
 from .push import NotPolynomial, ParameterPush, param_vector
-from .spec import Case, scenario_id
 
 LONG_TABLES = ("flows", "builds", "capacity", "costs", "unmet")
 
