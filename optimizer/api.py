@@ -17,6 +17,14 @@ from .solver import SolveOptions, Status, fixed_lp_duals, solve_model, write_mps
 from .sweep.store import SweepResult
 
 DEFAULT_SCENARIO = Path("scenarios/base")
+"""The default scenario as the command line shows it: ``scenarios/base`` where it exists under the current
+folder, else the base case packaged with the library (:data:`PACKAGED_BASE`)."""
+PACKAGED_BASE = Path(__file__).resolve().parent / "base_case"
+
+
+def default_scenario() -> Path:
+    """``scenarios/base`` under the current folder if there is one, else the packaged base case."""
+    return DEFAULT_SCENARIO if DEFAULT_SCENARIO.is_dir() else PACKAGED_BASE
 
 
 def versions() -> dict[str, str]:
@@ -31,13 +39,13 @@ def versions() -> dict[str, str]:
 
 
 def solve(
-    scenario: Scenario | str | Path = DEFAULT_SCENARIO,
+    scenario: Scenario | str | Path | None = None,
     options: SolveOptions | None = None,
     *,
     mps_path: str | Path | None = None,
     duals: bool = True,
 ) -> SolveResult:
-    """Load (if given a path), build, solve and extract one scenario.
+    """Load (if given a path; by default :func:`default_scenario`), build, solve and extract one scenario.
 
     A time-limited, infeasible or failed solve returns a result with that status and empty tables;
     bad input raises :class:`~optimizer.errors.InputError`. An infeasible scenario is explained
@@ -49,7 +57,7 @@ def solve(
     """
     wall0 = time.perf_counter()
     if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
+        scenario = load_scenario(default_scenario() if scenario is None else scenario)
     options = options or SolveOptions()
     timings: dict[str, float] = {}
 
@@ -85,7 +93,7 @@ def solve(
 
     manifest = {
         "scenario": scenario.name,
-        "source": scenario.origin,
+        "source": _absolute(scenario.origin),
         "status": outcome.status.value,
         "termination": outcome.termination,
         "objective": outcome.objective,
@@ -98,6 +106,7 @@ def solve(
         "why_infeasible": why,
         "lp_conflict": conflict,
         "inputs_sha256": scenario.inputs_sha256,
+        "warnings": [str(w) for w in scenario.warnings],
         "options": options.as_dict(),
         "model_size": {"variables": m.nvariables(), "constraints": m.nconstraints()},
         "timings": timings,
@@ -105,6 +114,13 @@ def solve(
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     return SolveResult(scenario.name, outcome.status, outcome.objective, outcome.bound, outcome.gap, tables, manifest)
+
+
+def _absolute(origin: str) -> str:
+    """A folder or workbook path made absolute, so that `optimizer audit` finds it from any folder."""
+    return origin if origin.startswith("<") else str(Path(origin).resolve())
+
+
 
 
 def load_results(path: str | Path) -> SolveResult | SweepResult:

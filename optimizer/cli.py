@@ -15,12 +15,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .api import DEFAULT_SCENARIO, load_results
+from .api import PACKAGED_BASE, default_scenario, load_results
 from .api import solve as solve_scenario
 from .audit import audit_result
 from .audit_sweep import audit_sweep, resolve_source
 from .errors import InputError
 from .io import load_scenario, write_scenario
+from .outpath import check_output_file, check_output_folder
 from .report import write_report
 from .results import SolveResult
 from .robust.run import run_robust
@@ -49,7 +50,9 @@ def _fail_input(exc: InputError) -> None:
 
 @app.command()
 def solve(
-    scenario: Annotated[Path, typer.Argument(help="Scenario folder or .xlsx workbook.")] = DEFAULT_SCENARIO,
+    scenario: Annotated[Path | None, typer.Argument(
+        help="Scenario folder or .xlsx workbook [default: scenarios/base if the current folder has one, else the "
+             "base case packaged with the tool].", show_default=False)] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Result folder [default: results/<scenario>].")] = None,
     time_limit: Annotated[float | None, typer.Option(help="HiGHS time limit in seconds.", min=0)] = None,
     gap: Annotated[float, typer.Option(help="Relative MIP gap at which to stop.", min=0)] = 1e-4,
@@ -60,17 +63,57 @@ def solve(
 ) -> None:
     """Solve one scenario and write its result tables (parquet) and manifest.json."""
     try:
-        loaded = load_scenario(scenario)
+        options = SolveOptions(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed)
+        loaded = load_scenario(scenario or default_scenario())
+        target = out_dir or Path("results") / loaded.name
+        check_output_folder(target)  # before the solve: a wrong --out is found at once
+        if write_mps is not None:
+            check_output_file(write_mps, "--write-mps")
     except InputError as exc:
         _fail_input(exc)
-    options = SolveOptions(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed)
+    _print_warnings(loaded)
     result = solve_scenario(loaded, options, mps_path=write_mps)
-    target = result.write(out_dir or Path("results") / loaded.name)
+    target = result.write(target)
     if as_json:
         sys.stdout.write(json.dumps(result.manifest, indent=2, default=str) + "\n")
     else:
         _print_summary(result, target)
     raise typer.Exit(EXIT_OK if result.status.has_solution else EXIT_NO_SOLUTION)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib import metadata
+
+        out.print(f"optimizer {metadata.version('battery-sourcing-optimizer')}", highlight=False)
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Battery-cell sourcing and capacity optimisation (Pyomo + HiGHS)."""
+
+
+@app.command()
+def init(
+    target: Annotated[Path, typer.Argument(help="A new (or empty) folder to create the scenario in.")],
+) -> None:
+    """Copy the packaged base case into TARGET as a starting point for a scenario of your own."""
+    import shutil
+
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        err.print(f"error: {target} already exists and is not an empty folder: give a new folder",
+                  markup=False, highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    target.mkdir(parents=True, exist_ok=True)
+    for f in sorted(PACKAGED_BASE.iterdir()):
+        if f.suffix in (".csv", ".yaml"):
+            shutil.copyfile(f, target / f.name)
+    out.print(f"wrote the base case to {target}: edit its CSV files and scenario.yaml, then "
+              f"`optimizer validate {target}` and `optimizer solve {target}`", highlight=False)
 
 
 @app.command()
@@ -131,6 +174,7 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario folder or .
     out.print(f"[green]valid[/]: {loaded.name} ({loaded.origin}): {len(d.plants)} cell plants, "
               f"{len(d.assemblies)} assembly plants, {len(d.models)} models, years {d.years[0]}-{d.years[-1]}, "
               f"{len(d.arcs)} supply arcs")
+    _print_warnings(loaded)
 
 
 @app.command()
@@ -276,6 +320,16 @@ def report(
                   "written by `optimizer solve` or `optimizer sweep`", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INPUT)
     out.print(f"wrote {write_report(results_dir, out_file)}")
+
+
+def _print_warnings(scenario) -> None:
+    """Likely mistakes in a valid scenario, on stderr (so `--json` output stays clean); they never fail."""
+    found = scenario.warnings
+    if found:
+        err.print(f"{len(found)} warning{'s' if len(found) != 1 else ''} (legal values that look like mistakes):",
+                  style="yellow")
+        for w in found:
+            err.print(f"  - {w}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_summary(result: SolveResult, target: Path) -> None:

@@ -17,9 +17,10 @@ from types import NoneType, UnionType
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from .config import ScenarioConfig
+from .config import FX_MAX, ScenarioConfig
 from .io import CONFIG_FILE, CONFIG_SHEET
-from .schema import SOURCE_SUFFIX, TABLES, Column, Table
+from .lint import WARNING_CHECKS
+from .schema import MAGNITUDE, SOURCE_SUFFIX, TABLES, Column, Table
 
 REGENERATE = "python -m optimizer.docs > docs/data.md"
 
@@ -33,7 +34,8 @@ KIND_TEXT: dict[str, str] = {
 
 KIND_RULES: tuple[tuple[str, str], ...] = (
     ("text", "an identifier or label (a required text column must not be blank); surrounding spaces are stripped"),
-    ("number", "a finite real number (`nan`, `inf` are rejected)"),
+    ("number", f"a finite real number (`nan`, `inf` are rejected) of magnitude at most {MAGNITUDE:g} in the "
+     "column's unit (rule `magnitude`: larger numbers overflow the model's coefficients)"),
     ("integer", "a whole number (`2027` and `2027.0` are both accepted)"),
     ("list", "names separated by `;` (`NMC;LFP`); at least one name"),
     ("ramp", "fractions in [0, 1] separated by `;` (`0.5;0.8`); blank means no ramp-up (full nameplate at once)"),
@@ -71,7 +73,7 @@ CONFIG_RULES: tuple[str, ...] = (
     "Unknown keys are rejected (rule `unknown-key`, with the closest known key suggested); a missing required "
     "key is rule `missing-key`; any other failure is rule `value`.",
     "`end_year` must not be before `start_year`, and the horizon may span at most 100 years.",
-    "Every `fx` index must be a finite number > 0.",
+    f"Every `fx` index must be a number > 0 and at most {FX_MAX:g}.",
 )
 
 CROSS_CHECKS: tuple[tuple[str, str], ...] = (
@@ -258,6 +260,10 @@ def render_config() -> str:
 # ------------------------------------------------------------------------------------------ the page
 
 
+def _warning_checks() -> list:
+    return list(WARNING_CHECKS)
+
+
 def render_data_reference() -> str:
     """The whole input reference (``docs/data.md``) as Markdown."""
     out: list[str] = [
@@ -335,6 +341,12 @@ def render_data_reference() -> str:
         "",
     ]
     out += [f"- `{rule}`: {text}" for rule, text in CROSS_CHECKS]
+    out += ["", "## Warnings", "",
+            "Values that are legal but likely mistakes are warnings: `optimizer validate` and `optimizer solve` print",
+            "them (on stderr) and carry on, and a solve records them in `manifest.json` under `warnings`. The checks:",
+            ""]
+    out += [f"- {', '.join(f'`{r}`' for r in rules)}: {' '.join((check.__doc__ or '').split())}"
+            for rules, check in _warning_checks()]
     out += [
         "",
         f"## Settings (`{CONFIG_FILE}` or the `{CONFIG_SHEET}` sheet)",

@@ -78,7 +78,7 @@ def pydantic_problems(exc: ValidationError, file: str, path: str = "", known: It
                                     f"unknown {noun} '{last}'{did_you_mean(last, known)}"))
         elif err["type"] == "missing":
             problems.append(Problem(file, None, column, "missing-key", f"'{last}' is required"))
-        elif err["type"] == "string_pattern_mismatch" and last == "name":
+        elif err["type"] in ("string_pattern_mismatch", "string_too_long") and last == "name":
             problems.append(Problem(file, None, column, "name", name_message(err["input"])))
         else:
             problems.append(Problem(file, None, column, "value", err["msg"].removeprefix("Value error, ")))

@@ -16,9 +16,11 @@ import pandas as pd
 import yaml
 
 from .errors import InputError, Problem
+from .limits import TABLE_ROWS
 from .scenario import Scenario
 from .schema import TABLES, TABLES_BY_NAME
-from .validate import validate_tables
+from .validate import cap_problems, validate_tables
+from .xlsx_check import workbook_problems
 from .yamlfile import parse_yaml, read_yaml
 
 CONFIG_FILE = "scenario.yaml"
@@ -56,18 +58,26 @@ def _read_yaml(path: Path) -> tuple[object, list[Problem]]:
 def _read_csv(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Read one table as text cells. A row whose field count differs from the header's is reported with
     its row number (pandas would silently take the extra leading fields for an index)."""
+    limit = TABLE_ROWS.value
     try:
         with path.open(encoding="utf-8-sig", newline="") as f:
             reader = csv.reader(f, skipinitialspace=True)
             header = [h.strip() for h in next(reader, [])]
-            ragged = [(reader.line_num, len(row)) for row in reader if row and len(row) != len(header)]
+            ragged, rows = [], 0
+            for row in reader:
+                rows += bool(row)
+                if rows > limit:  # stop reading: the rest costs time and, in pandas, memory
+                    return None, [Problem(str(path), None, None, "limit",
+                                          TABLE_ROWS.exceeded(f"the table has more than {limit:,} rows"))]
+                if row and len(row) != len(header):
+                    ragged.append((reader.line_num, len(row)))
     except (csv.Error, UnicodeDecodeError) as exc:
         return None, [Problem(str(path), None, None, "csv", f"malformed CSV: {exc}".strip())]
     if not header:
         return None, [Problem(str(path), None, None, "empty-table", "the file is empty (no header row)")]
     if ragged:
-        return None, [Problem(str(path), row, None, "csv", f"malformed CSV: {n} fields where the header has "
-                              f"{len(header)}") for row, n in ragged]
+        return None, cap_problems([Problem(str(path), row, None, "csv", f"malformed CSV: {n} fields where the "
+                                           f"header has {len(header)}") for row, n in ragged])
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8")
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -99,6 +109,9 @@ def _load_folder(folder: Path) -> Scenario:
 
 
 def _load_workbook(path: Path) -> Scenario:
+    problems = workbook_problems(path)  # size, rows and uncached formulas, before anything is loaded
+    if problems:
+        raise InputError(problems)
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=object, engine="openpyxl")
     except Exception as exc:  # openpyxl raises several types for a corrupt file

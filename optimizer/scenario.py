@@ -18,6 +18,8 @@ from types import MappingProxyType, SimpleNamespace
 import pandas as pd
 
 from .config import ScenarioConfig
+from .errors import Problem
+from .lint import scenario_warnings
 from .schema import TABLES, TABLES_BY_NAME
 from .validate import revalidate_columns, validate_tables
 
@@ -215,6 +217,11 @@ class Scenario:
     @cached_property
     def data(self) -> ModelData:
         return _derive(self)
+
+    @cached_property
+    def warnings(self) -> list[Problem]:
+        """Values that are legal but likely mistakes (see :mod:`optimizer.lint`); they never stop a solve."""
+        return scenario_warnings(self)
 
     def charges(self, p: str, start: int) -> dict[int, float]:
         """Year -> multiple of a build's cash amount that falls in the objective in that year.

@@ -13,6 +13,9 @@ Column kinds:
 
 Any numeric column ``col`` may be accompanied by a ``col_source`` text column holding the URL or
 ``estimate`` the number comes from; such columns are carried through untouched.
+
+Every number in a table lies within +-:data:`MAGNITUDE` in its column's unit (rule ``magnitude``):
+products of larger coefficients overflow floats or pass HiGHS's infinity (1e20).
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Kind = Literal["str", "float", "int", "list", "ramp"]
+
+MAGNITUDE = 1e9
+"""The largest absolute value of any number in a table, in the column's own unit (GWh, $M, $/kWh, vehicles):
+a billion vehicles a year or $1e9/kWh is far beyond any real input, and products of a few such numbers stay
+well inside a float and below HiGHS's infinity (1e20), which 1e308 demand or a 1e300 step cost do not."""
 
 
 @dataclass(frozen=True)

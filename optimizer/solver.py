@@ -4,6 +4,7 @@ typed statuses. No LP/MPS files are written except on request (:func:`write_mps`
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -14,7 +15,13 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
+from .errors import InputError, Problem
 from .model.variables import integer_vars
+
+MAX_THREADS = 1024
+"""Most HiGHS threads one solve may ask for: HiGHS starts them all at once, and far more aborts the process."""
+MAX_SEED = 2**31 - 1  # HiGHS's random_seed is a 32-bit int
+MAX_GAP = 1.0  # a relative gap of 1 already stops at the first incumbent when the bound is >= 0
 
 
 class Status(StrEnum):
@@ -46,6 +53,14 @@ class SolveOptions:
     seed: int = 0
     extra: dict[str, object] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """Range-check every option (HiGHS aborts the whole process on some values, such as 100,000 threads):
+        bad values raise :class:`InputError` naming the option and its range."""
+        problems = [Problem("solver options", None, name, "range", message) for name, message in option_problems(
+            self.time_limit, self.rel_gap, self.threads, self.seed)]
+        if problems:
+            raise InputError(problems)
+
     def highs_options(self) -> dict[str, object]:
         opts: dict[str, object] = {
             "mip_rel_gap": float(self.rel_gap),
@@ -61,6 +76,29 @@ class SolveOptions:
     def as_dict(self) -> dict[str, object]:
         return {"time_limit": self.time_limit, "rel_gap": self.rel_gap, "threads": self.threads, "seed": self.seed,
                 **({"extra": self.extra} if self.extra else {})}
+
+
+def option_problems(time_limit: object, rel_gap: object, threads: object, seed: object) -> list[tuple[str, str]]:
+    """(option, message) for each solve option out of its range: ``time_limit`` None or a finite number >= 0
+    (seconds), ``rel_gap`` in [0, :data:`MAX_GAP`], ``threads`` None or a whole number in 1 .. :data:`MAX_THREADS`,
+    ``seed`` a whole number in 0 .. :data:`MAX_SEED`."""
+    def number(x: object) -> bool:
+        return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
+
+    def whole(x: object) -> bool:
+        return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+    out = []
+    if time_limit is not None and not (number(time_limit) and time_limit >= 0):
+        out.append(("time_limit", f"time limit {time_limit!r} is not a finite number of seconds >= 0 "
+                                  "(leave it out for no limit)"))
+    if not (number(rel_gap) and 0 <= rel_gap <= MAX_GAP):
+        out.append(("rel_gap", f"relative gap {rel_gap!r} is not a number in [0, {MAX_GAP:g}]"))
+    if threads is not None and not (whole(threads) and 1 <= threads <= MAX_THREADS):
+        out.append(("threads", f"threads {threads!r} is not a whole number in 1 .. {MAX_THREADS}"))
+    if not (whole(seed) and 0 <= seed <= MAX_SEED):
+        out.append(("seed", f"seed {seed!r} is not a whole number in 0 .. {MAX_SEED}"))
+    return out
 
 
 @dataclass(frozen=True)

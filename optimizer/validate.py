@@ -16,7 +16,8 @@ from pydantic import ValidationError
 
 from .config import ScenarioConfig
 from .errors import InputError, Problem, did_you_mean, pydantic_problems
-from .schema import SOURCE_SUFFIX, TABLES, TABLES_BY_NAME, Column, Table
+from .limits import SHOWN_PER_RULE
+from .schema import MAGNITUDE, SOURCE_SUFFIX, TABLES, TABLES_BY_NAME, Column, Table
 
 FIRST_DATA_ROW = 2  # the header is row 1 of a CSV file or a sheet
 
@@ -57,11 +58,24 @@ class _TableChecker:
 
     def __init__(self, table: Table, frame: pd.DataFrame, file: str, horizon: tuple[int, int] | None):
         self.table, self.frame, self.file, self.horizon = table, frame, file, horizon
-        self.problems: list[Problem] = []
+        self._listed: list[Problem] = []
+        self._per_rule: dict[tuple[str | None, str], int] = {}
 
     def add(self, index: int | None, column: str | None, rule: str, message: str) -> None:
-        row = None if index is None else row_number(index)
-        self.problems.append(Problem(self.file, row, column, rule, message))
+        """Record a problem; past :data:`SHOWN_PER_RULE` of one rule in one column they are only counted,
+        so that a table of a million bad rows gives a short message."""
+        n = self._per_rule.get((column, rule), 0) + 1
+        self._per_rule[column, rule] = n
+        if n <= SHOWN_PER_RULE:
+            row = None if index is None else row_number(index)
+            self._listed.append(Problem(self.file, row, column, rule, message))
+
+    @property
+    def problems(self) -> list[Problem]:
+        """The problems listed, then one line per rule and column with how many more rows break it."""
+        more = [Problem(self.file, None, column, rule, _more(n)) for (column, rule), n in self._per_rule.items()
+                if n > SHOWN_PER_RULE]
+        return self._listed + more
 
     def run(self) -> pd.DataFrame | None:
         table, frame = self.table, self.frame.reset_index(drop=True)
@@ -164,6 +178,14 @@ class _TableChecker:
         if col.maximum is not None:
             for i in np.flatnonzero(ok & (checked > col.maximum)):
                 self.add(i, col.name, "range", f"{numbers[i]:g} is above the maximum {col.maximum:g}")
+        huge = ok & (np.abs(checked) > MAGNITUDE)
+        if col.maximum is not None and col.maximum <= MAGNITUDE:
+            huge &= checked < -MAGNITUDE  # above the column's maximum: reported as a range problem already
+        if col.minimum is not None and col.minimum >= -MAGNITUDE:
+            huge &= checked > MAGNITUDE
+        for i in np.flatnonzero(huge):
+            self.add(i, col.name, "magnitude", f"{numbers[i]:g} is beyond the largest magnitude the model accepts, "
+                     f"{MAGNITUDE:g} {col.unit}: such numbers overflow the model's coefficients; check the unit")
         if col.name == "year" and self.horizon is not None:
             lo, hi = self.horizon
             for i in np.flatnonzero(ok & ((checked < lo) | (checked > hi))):
@@ -178,12 +200,31 @@ class _TableChecker:
         return pd.Series(filled)
 
     def _keys(self, typed: pd.DataFrame) -> None:
+        """Each row whose key repeats an earlier row's, with that row: one pass over the rows."""
         key = list(self.table.key)
-        dup = typed.duplicated(subset=key, keep="first")
-        for i in np.flatnonzero(dup.to_numpy()):
-            first = typed.index[(typed[key] == typed.loc[i, key]).all(axis=1)][0]
-            label = ", ".join(f"{k}={typed.loc[i, k]}" for k in key)
-            self.add(i, ",".join(key), "duplicate-key", f"{label} already appears at row {row_number(first)}")
+        first_at: dict[tuple, int] = {}
+        for i, values in enumerate(zip(*(typed[k].tolist() for k in key))):
+            first = first_at.setdefault(values, i)
+            if first != i:
+                label = ", ".join(f"{k}={v}" for k, v in zip(key, values))
+                self.add(i, ",".join(key), "duplicate-key", f"{label} already appears at row {row_number(first)}")
+
+
+def cap_problems(problems: list[Problem]) -> list[Problem]:
+    """The first :data:`SHOWN_PER_RULE` problems of each file, column and rule, then one line per such
+    group with how many more there are (so a message stays short however many rows are wrong)."""
+    seen: dict[tuple[str, str | None, str], int] = {}
+    kept = []
+    for p in problems:
+        n = seen[p.file, p.column, p.rule] = seen.get((p.file, p.column, p.rule), 0) + 1
+        if n <= SHOWN_PER_RULE:
+            kept.append(p)
+    return kept + [Problem(file, None, column, rule, _more(n)) for (file, column, rule), n in seen.items()
+                   if n > SHOWN_PER_RULE]
+
+
+def _more(n: int) -> str:
+    return f"... and {n - SHOWN_PER_RULE:,} more rows break this rule ({n:,} in all; the first {SHOWN_PER_RULE} listed)"
 
 
 def validate_tables(
@@ -228,7 +269,7 @@ def validate_tables(
             typed[table.name] = result
 
     if config is not None and not problems:
-        problems += _cross_checks(config, typed, file_of)
+        problems += cap_problems(_cross_checks(config, typed, file_of))
     if problems:
         raise InputError(problems)
     assert config is not None
@@ -264,7 +305,7 @@ def revalidate_columns(
         problems += checker.problems
         out[name] = fresh
     if config is not None and not problems and _cross_checks_affected(typed, out, columns):
-        problems += _cross_checks(config, out, file_of)
+        problems += cap_problems(_cross_checks(config, out, file_of))
     if problems:
         raise InputError(problems)
     assert config is not None

@@ -14,10 +14,11 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "optimizer"
 
 LAYERS: list[tuple[str, ...]] = [
-    ("optimizer.errors", "optimizer.config", "optimizer.schema", "optimizer.files", "optimizer.yamlfile"),
+    ("optimizer.errors", "optimizer.config", "optimizer.schema", "optimizer.files", "optimizer.limits",
+     "optimizer.outpath", "optimizer.yamlfile"),
     ("optimizer.validate",),
-    ("optimizer.scenario",),
-    ("optimizer.io",),
+    ("optimizer.scenario", "optimizer.lint"),
+    ("optimizer.io", "optimizer.xlsx_check"),
     ("optimizer.model",),
     ("optimizer.solver",),
     ("optimizer.review", "optimizer.explain", "optimizer.docs"),

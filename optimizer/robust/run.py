@@ -19,6 +19,7 @@ import pandas as pd
 from ..errors import InputError, Problem
 from ..files import atomic_write
 from ..io import load_scenario
+from ..outpath import check_output_folder
 from ..solver import SolveOptions, Status
 from ..sweep.apply import apply_changes
 from ..sweep.runner import connect_ray, import_ray, run_sweep
@@ -72,6 +73,7 @@ def run_robust(
     base = load_scenario(sweep.base_path)
     weights = read_weights(weights_file, [c.name for c in sweep.cases()]) if weights_file else None
     out = Path(out) if out is not None else Path("results") / sweep.name
+    check_output_folder(out)  # before any solve: a wrong --out is found at once
     timings: dict[str, float] = {}
     ray = import_ray(address)
     started_here = connect_ray(address, workers)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..io import load_scenario
+from ..outpath import check_output_folder
 from ..solver import SolveOptions, Status
 from .cases import Case
 from .spec import load_sweep
@@ -145,6 +146,7 @@ def run_sweep(
         opts["time_limit"] = time_limit
     options = SolveOptions(time_limit=opts["time_limit"], rel_gap=opts["rel_gap"], threads=1, seed=0)
     out = Path(out) if out is not None else Path("results") / sweep.name
+    check_output_folder(out)  # before any solve: a wrong --out is found at once
     meta = {"sweep": sweep.name, "file": str(sweep.path), "base": str(sweep.base_path), "options": options.as_dict(),
             "parameters": list(sweep.parameter_names), "cases": sweep.count()}
     total = sweep.count()

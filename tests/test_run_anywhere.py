@@ -1,0 +1,41 @@
+"""Run from anywhere: the base case ships with the package, `optimizer init` copies it, manifests record
+sources that resolve from another folder, `optimizer --version`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib import metadata
+
+from test_cli import BASE, run
+
+
+def test_solve_outside_the_repository_uses_the_packaged_base_case(tmp_path):
+    """`cd /tmp && optimizer solve`: no scenarios/base here, so the packaged copy is solved; the
+    audit, run from yet another folder, finds the source the manifest records."""
+    proc = run("solve", "--threads", "2", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((tmp_path / "results" / "base" / "manifest.json").read_text())
+    assert manifest["status"] == "optimal"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    audit = run("audit", "../results/base", cwd=elsewhere)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert "objective" in audit.stdout
+
+
+def test_init_copies_the_base_case_and_refuses_a_used_folder(tmp_path):
+    target = tmp_path / "mine"
+    proc = run("init", str(target), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in target.iterdir()) == sorted(p.name for p in BASE.iterdir())
+    assert run("validate", str(target)).returncode == 0
+    again = run("init", str(target), cwd=tmp_path)
+    assert again.returncode == 2 and "not an empty folder" in again.stderr
+
+
+def test_version():
+    proc = subprocess.run([sys.executable, "-m", "optimizer", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"optimizer {metadata.version('battery-sourcing-optimizer')}"
