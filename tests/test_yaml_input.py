@@ -2,10 +2,11 @@
 
 The alias bombs are the "billion laughs" shape: nine anchors, each a list of nine aliases of the one before,
 so the last stands for 9^9 = 387,420,489 strings in a file of a few hundred bytes. Each is run through the
-real command line in a child process, whose peak memory (``resource.getrusage`` of its own children, in a
-wrapper process so nothing else is counted) and wall time are measured. The bound is on work, not speed:
-the reader refuses after composing the few nodes, so the assertions leave wide margins (10 s, 400 MB
-against the 2 s and 200 MB the refusal must stay within) and the test prints the figures measured.
+real command line in a child process, whose peak memory and CPU time (``resource.getrusage`` of its own
+children, in a wrapper process so nothing else is counted) and wall time are measured. The bound is on work,
+not speed: the reader refuses after composing the few nodes, so the assertions leave wide margins (10 s of
+CPU and 400 MB for the whole command, imports included, against the 2 s and 200 MB the refusal must stay
+within; the wall time only guards against a hang on a shared machine) and the test prints the figures.
 """
 
 from __future__ import annotations
@@ -48,9 +49,9 @@ import json, resource, subprocess, sys, time
 t = time.perf_counter()
 proc = subprocess.run([sys.executable, "-m", "optimizer", *sys.argv[1:]], capture_output=True, text=True, timeout=120)
 wall = time.perf_counter() - t
-peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"code": proc.returncode, "stderr": proc.stderr, "stdout": proc.stdout, "wall": wall,
-                  "peak_mb": peak_mb}))
+                  "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}))
 """
 
 
@@ -68,13 +69,15 @@ def sweep_file(tmp_path: Path, body: str) -> Path:
 
 
 def assert_refused_in_bounds(run: dict, what: str) -> None:
-    print(f"\n{what}: exit {run['code']}, {run['wall']:.2f} s wall, peak RSS {run['peak_mb']:.0f} MB")
+    print(f"\n{what}: exit {run['code']}, {run['cpu']:.2f} s CPU, {run['wall']:.2f} s wall, "
+          f"peak RSS {run['peak_mb']:.0f} MB")
     assert run["code"] == 2, run["stderr"]
     assert "Traceback" not in run["stderr"]
     assert "yaml-limit" in run["stderr"] and MAX_NODES_ENV in run["stderr"] and "100,000" in run["stderr"]
     assert "lol" not in run["stderr"] and len(run["stderr"]) < 2_000  # never the expanded structure
-    assert run["wall"] < 10.0
-    assert run["peak_mb"] < 400.0
+    assert run["cpu"] < 10.0  # the whole command, imports included (about 2 s on an idle machine)
+    assert run["wall"] < 60.0  # only a guard against a hang: the machine may be shared
+    assert run["peak_mb"] < 400.0  # the whole command, imports included (about 200 MB)
 
 
 @pytest.mark.parametrize("where", list(SWEEP_BOMBS))
