@@ -14,6 +14,7 @@ from .results import SolveResult, empty_tables, extract_tables
 from .review import use_folder_reader
 from .scenario import Scenario
 from .solver import SolveOptions, Status, fixed_lp_duals, solve_model, write_mps
+from .sweep.cases import scenario_id
 from .sweep.store import SweepResult
 
 DEFAULT_SCENARIO = Path("scenarios/base")
@@ -106,6 +107,7 @@ def solve(
         "why_infeasible": why,
         "lp_conflict": conflict,
         "inputs_sha256": scenario.inputs_sha256,
+        "scenario_id": scenario_id(scenario, options.as_dict()),
         "warnings": [str(w) for w in scenario.warnings],
         "options": options.as_dict(),
         "model_size": {"variables": m.nvariables(), "constraints": m.nconstraints()},

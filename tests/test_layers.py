@@ -15,10 +15,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "optimizer"
 
 LAYERS: list[tuple[str, ...]] = [
     ("optimizer.errors", "optimizer.config", "optimizer.schema", "optimizer.files", "optimizer.limits",
-     "optimizer.outpath", "optimizer.yamlfile"),
+     "optimizer.outpath", "optimizer.xlsx", "optimizer.yamlfile"),
     ("optimizer.validate",),
     ("optimizer.scenario", "optimizer.lint"),
-    ("optimizer.io", "optimizer.xlsx_check"),
+    ("optimizer.io", "optimizer.xlsx_check", "optimizer.overrides"),
     ("optimizer.model",),
     ("optimizer.solver",),
     ("optimizer.review", "optimizer.explain", "optimizer.docs"),
@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("optimizer.audit", "optimizer.sweep"),
     ("optimizer.robust", "optimizer.audit_sweep"),
     ("optimizer.api",),
-    ("optimizer.report",),
+    ("optimizer.report", "optimizer.export"),
     ("optimizer.cli", "optimizer.__main__"),
 ]
 MAX_LINES = 500
