@@ -54,6 +54,7 @@ def solve(
     (``capacity.marginal_value_usd_per_kwh``).
     """
     from .sweep.spec import scenario_id
+    from .unserved import unserved_summary
 
     wall0 = time.perf_counter()
     if not isinstance(scenario, Scenario):
@@ -105,6 +106,7 @@ def solve(
         "lp_fixed_objective": lp_objective,
         "why_infeasible": why,
         "lp_conflict": conflict,
+        "unserved": unserved_summary(tables["unmet"], tables["costs"], scenario.config.unserved_penalty_usd_per_kwh),
         "inputs_sha256": scenario.inputs_sha256,
         "scenario_id": scenario_id(scenario, options.as_dict()),
         "warnings": [str(w) for w in scenario.warnings],

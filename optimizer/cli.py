@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .api import default_scenario
@@ -400,6 +401,10 @@ def _print_summary(result: SolveResult, target: Path) -> None:
                 grid.add_row(plant, *(f"{v:,.2f}" if v > 0 else "." for v in row))
             out.print(grid)
 
+    if m.get("unserved"):
+        from .unserved import unserved_sentence
+
+        out.print(f"[bold yellow]Unserved demand:[/] {escape(unserved_sentence(m['unserved']))}", soft_wrap=True)
     kpis = Table("KPI", "value", "unit", title="KPIs")
     for k in result.kpis.itertuples(index=False):
         kpis.add_row(k.kpi, _number(k.value), k.unit)
