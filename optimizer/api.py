@@ -17,7 +17,7 @@ from .solve import SolveOptions, Status, fixed_lp_duals, solve_model, write_mps
 DEFAULT_SCENARIO = Path("scenarios/base")
 """The default scenario as the command line shows it: ``scenarios/base`` where it exists under the current
 folder, else the base case packaged with the library (:data:`PACKAGED_BASE`)."""
-PACKAGED_BASE = Path(__file__).resolve().parent / "base_case"
+PACKAGED_BASE = Path(__file__).resolve().parent / "scenarios" / "base"
 
 
 def default_scenario() -> Path:
