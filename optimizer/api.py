@@ -16,11 +16,12 @@ from .scenario import Scenario
 from .solver import SolveOptions, Status, fixed_lp_duals, solve_model, write_mps
 from .sweep.cases import scenario_id
 from .sweep.store import SweepResult
+from .unserved import unserved_summary
 
 DEFAULT_SCENARIO = Path("scenarios/base")
 """The default scenario as the command line shows it: ``scenarios/base`` where it exists under the current
 folder, else the base case packaged with the library (:data:`PACKAGED_BASE`)."""
-PACKAGED_BASE = Path(__file__).resolve().parent / "base_case"
+PACKAGED_BASE = Path(__file__).resolve().parent / "scenarios" / "base"
 
 
 def default_scenario() -> Path:
@@ -106,6 +107,7 @@ def solve(
         "lp_fixed_objective": lp_objective,
         "why_infeasible": why,
         "lp_conflict": conflict,
+        "unserved": unserved_summary(tables["unmet"], tables["costs"], scenario.config.unserved_penalty_usd_per_kwh),
         "inputs_sha256": scenario.inputs_sha256,
         "scenario_id": scenario_id(scenario, options.as_dict()),
         "warnings": [str(w) for w in scenario.warnings],

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .api import PACKAGED_BASE, default_scenario, load_results
@@ -29,6 +30,7 @@ from .results import SolveResult
 from .robust.run import run_robust
 from .solver import SolveOptions
 from .sweep.runner import run_sweep
+from .unserved import unserved_sentence
 
 EXIT_OK, EXIT_INPUT, EXIT_NO_SOLUTION = 0, 2, 3
 CONFLICT_SHOWN = 12  # rows of an IIS printed; the manifest keeps them all
@@ -388,6 +390,8 @@ def _print_summary(result: SolveResult, target: Path) -> None:
                 grid.add_row(plant, *(f"{v:,.2f}" if v > 0 else "." for v in row))
             out.print(grid)
 
+    if m.get("unserved"):
+        out.print(f"[bold yellow]Unserved demand:[/] {escape(unserved_sentence(m['unserved']))}", soft_wrap=True)
     kpis = Table("KPI", "value", "unit", title="KPIs")
     for k in result.kpis.itertuples(index=False):
         kpis.add_row(k.kpi, _number(k.value), k.unit)

@@ -4,7 +4,7 @@ the one "did you mean" and the one translation of pydantic's validation errors i
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -52,6 +52,11 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def key_path(path: str, loc: Sequence[object]) -> str:
     """``path`` extended by a pydantic error location: names joined by dots, list positions as ``[i]``."""
     out = path
@@ -81,5 +86,8 @@ def pydantic_problems(exc: ValidationError, file: str, path: str = "", known: It
         elif err["type"] in ("string_pattern_mismatch", "string_too_long") and last == "name":
             problems.append(Problem(file, None, column, "name", name_message(err["input"])))
         else:
-            problems.append(Problem(file, None, column, "value", err["msg"].removeprefix("Value error, ")))
+            message = err["msg"].removeprefix("Value error, ")
+            if "input" in err and not isinstance(err["input"], (Mapping, list, tuple)):
+                message += f" (got {_short(err['input'])})"  # the bad value in every range error
+            problems.append(Problem(file, None, column, "value", message))
     return problems

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "optimizer"
 
 LAYERS: list[tuple[str, ...]] = [
     ("optimizer.errors", "optimizer.config", "optimizer.schema", "optimizer.files", "optimizer.limits",
-     "optimizer.outpath", "optimizer.xlsx", "optimizer.yamlfile"),
+     "optimizer.outpath", "optimizer.unserved", "optimizer.xlsx", "optimizer.yamlfile"),
     ("optimizer.validate",),
     ("optimizer.scenario", "optimizer.lint"),
     ("optimizer.io", "optimizer.xlsx_check", "optimizer.overrides"),
