@@ -33,6 +33,9 @@ from .sweep.runner import run_sweep
 from .unserved import unserved_sentence
 
 EXIT_OK, EXIT_INPUT, EXIT_NO_SOLUTION = 0, 2, 3
+SOLVE_TIME_LIMIT = 600.0
+"""Default time limit of a single solve (s): the base case takes well under a second; a scenario that runs
+longer stops with its best plan as status ``feasible`` and its gap (docs/results.md)."""
 CONFLICT_SHOWN = 12  # rows of an IIS printed; the manifest keeps them all
 
 app = typer.Typer(
@@ -41,6 +44,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain: "[default: ...]" must not be read as markup
 )
 out = Console()
 err = Console(stderr=True)
@@ -58,11 +62,16 @@ def solve(
         help="Scenario folder or .xlsx workbook [default: scenarios/base if the current folder has one, else the "
              "base case packaged with the tool].", show_default=False)] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Result folder [default: results/<scenario>].")] = None,
-    time_limit: Annotated[float | None, typer.Option(help="HiGHS time limit in seconds.", min=0)] = None,
+    time_limit: Annotated[float, typer.Option(help="HiGHS time limit in seconds; a solve stopped by it keeps its "
+                                                   "best plan as status 'feasible'.", min=0)] = SOLVE_TIME_LIMIT,
     gap: Annotated[float, typer.Option(help="Relative MIP gap at which to stop.", min=0)] = 1e-4,
     threads: Annotated[int | None, typer.Option(help="HiGHS threads [default: all cores].", min=1)] = None,
     seed: Annotated[int, typer.Option(help="HiGHS random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print manifest.json instead of the summary.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show HiGHS's log as it solves (on stderr).")]
+    = False,
+    log: Annotated[Path | None, typer.Option("--log", help="Write HiGHS's log to this file [default: no log].")]
+    = None,
     write_mps: Annotated[Path | None, typer.Option("--write-mps", help="Also export the model as MPS.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE", show_default=False,
                                                    help="Override a setting of scenario.yaml (repeatable), e.g. "
@@ -72,7 +81,10 @@ def solve(
 ) -> None:
     """Solve one scenario and write its result tables (parquet) and manifest.json."""
     try:
-        options = SolveOptions(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed)
+        if log is not None:
+            check_output_file(log, "--log")
+        options = SolveOptions(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed,
+                               extra=highs_log_options(verbose, log))
         loaded, overrides = override_scenario(load_scenario(scenario or default_scenario()), set_ or [])
         target = out_dir or Path("results") / loaded.name
         check_output_folder(target)  # before the solve: a wrong --out is found at once
@@ -345,6 +357,16 @@ def report(
                   "written by `optimizer solve` or `optimizer sweep`", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INPUT)
     out.print(f"wrote {write_report(results_dir, out_file)}")
+
+
+def highs_log_options(verbose: bool, log: Path | None) -> dict[str, object]:
+    """HiGHS options that show its log on the console (``verbose``) and/or write it to ``log``."""
+    if not verbose and log is None:
+        return {}
+    opts: dict[str, object] = {"output_flag": True, "log_to_console": verbose}
+    if log is not None:
+        opts["log_file"] = str(log)
+    return opts
 
 
 def _print_warnings(scenario) -> None:
