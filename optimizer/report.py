@@ -34,6 +34,9 @@ SOLVE_SECTIONS = ("overview", "kpis", "demand", "build-plan", "sourcing", "costs
                   "landed-cost")
 SWEEP_SECTIONS = (*SOLVE_SECTIONS, "distributions", "build-frequency", "tornado")
 REPORT_NAME = "report.html"
+PLAN_SECTIONS = (("demand", "Demand against capacity"), ("build-plan", "Capacity build plan"),
+                 ("sourcing", "Sourcing flows"), ("costs", "Cost breakdown"), ("utilisation", "Utilisation"),
+                 ("marginal-value", "Marginal value of capacity"), ("landed-cost", "Landed cost by lane"))
 
 STYLE = """
 body { font-family: "Liberation Sans", Arial, sans-serif; margin: 0 auto; max-width: 1150px; padding: 0 1.5em 3em;
@@ -262,6 +265,9 @@ def build_report(result: Review, title: str, other: Review | None = None, baseli
         lambda: _utilisation(page, data, key), lambda: marginal_value(page, data, key),
         lambda: _landed(page, result, key),
     ]
+    if key is None:  # no plan: each single-plan section says so (charts of empty tables only confuse)
+        builders[2:] = [lambda i=i, t=t: page.section(i, t, _note("No plan to show: no solution."))
+                        for i, t in PLAN_SECTIONS]
     ids = list(SWEEP_SECTIONS if data.is_sweep else SOLVE_SECTIONS)
     if data.is_sweep:
         builders += [lambda: _distributions(page, result, data), lambda: _build_frequency(page, result),

@@ -73,7 +73,7 @@ def test_solve_report_sections_and_compare(tight_and_base, tmp_path):
     def check(page):
         for chart in ("demand", "marginal-value", "sourcing-year", "cost-parts", "costs"):
             page.locator(f"#chart-{chart} svg.main-svg").first.wait_for(state="visible", timeout=20_000)
-        ticks = page.locator("#chart-costs .ytick text").all_inner_texts()
+        ticks = page.locator("#chart-costs .ytick text").all_text_contents()
         assert ticks and not [t for t in ticks if t.rstrip().endswith("k")], ticks  # 14,560 not 14.56k
         # the landed-cost table scrolls inside its box: the page itself is no wider than the window
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
