@@ -95,6 +95,8 @@ def solve(
 
     manifest = {
         "scenario": scenario.name,
+        "description": scenario.config.description,
+        "settings": scenario.config.model_dump(mode="json", exclude={"sources", "name", "description"}),
         "source": _absolute(scenario.origin),
         "status": outcome.status.value,
         "termination": outcome.termination,

@@ -349,14 +349,26 @@ def robust(
 def report(
     results_dir: Annotated[Path, typer.Argument(help="A result folder of `optimizer solve` or `optimizer sweep`.")],
     out_file: Annotated[Path | None, typer.Option("--out", help="HTML file [default: DIR/report.html].")] = None,
+    compare: Annotated[Path | None, typer.Option("--compare", help="A second result folder to set side by side "
+                                                                   "[default: none].")] = None,
+    baseline: Annotated[str | None, typer.Option("--baseline", help="For a sweep: the case the single-plan "
+                                                                    "sections show [default: base].")] = None,
 ) -> None:
-    """Write one self-contained HTML report (KPIs, build plan, sourcing, costs, utilisation; for a sweep also
-    distributions, build frequency and the tornado) that opens with no network."""
-    if not (results_dir / "manifest.json").is_file() and not (results_dir / "sweep.json").is_file():
-        err.print(f"error: {results_dir} is not a result folder (no manifest.json or sweep.json): give a folder "
-                  "written by `optimizer solve` or `optimizer sweep`", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_INPUT)
-    out.print(f"wrote {write_report(results_dir, out_file)}")
+    """Write one self-contained HTML report that opens with no network: overview (status, gap, settings),
+    KPIs, demand against capacity, build plan, sourcing, costs, utilisation, marginal value of capacity,
+    landed cost; for a sweep also distributions, build frequency and the tornado."""
+    for folder in (results_dir, compare):
+        if folder is not None and not (folder / "manifest.json").is_file() and not (folder / "sweep.json").is_file():
+            err.print(f"error: {folder} is not a result folder (no manifest.json or sweep.json): give a folder "
+                      "written by `optimizer solve` or `optimizer sweep`", markup=False, highlight=False,
+                      soft_wrap=True)
+            raise typer.Exit(EXIT_INPUT)
+    try:
+        written = write_report(results_dir, out_file, compare=compare, baseline=baseline)
+    except ValueError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INPUT) from None
+    out.print(f"wrote {written}", highlight=False)
 
 
 def highs_log_options(verbose: bool, log: Path | None) -> dict[str, object]:

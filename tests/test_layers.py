@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("optimizer.audit", "optimizer.sweep"),
     ("optimizer.robust", "optimizer.audit_sweep"),
     ("optimizer.api",),
-    ("optimizer.report", "optimizer.export"),
+    ("optimizer.report", "optimizer.report_parts", "optimizer.export"),
     ("optimizer.cli", "optimizer.__main__"),
 ]
 MAX_LINES = 500
