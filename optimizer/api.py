@@ -9,15 +9,20 @@ from pathlib import Path
 
 from .explain import explain_infeasible, lp_conflict
 from .io import load_scenario
+from .location import resolve
 from .model import build_model
 from .results import SolveResult, empty_tables, extract_tables
+from .review import use_folder_reader
 from .scenario import Scenario
-from .solve import SolveOptions, Status, fixed_lp_duals, solve_model, write_mps
+from .solver import SolveOptions, Status, fixed_lp_duals, solve_model, write_mps
+from .sweep.cases import scenario_id
+from .sweep.dataset import SweepResult
+from .unserved import unserved_summary
 
 DEFAULT_SCENARIO = Path("scenarios/base")
 """The default scenario as the command line shows it: ``scenarios/base`` where it exists under the current
 folder, else the base case packaged with the library (:data:`PACKAGED_BASE`)."""
-PACKAGED_BASE = Path(__file__).resolve().parent / "base_case"
+PACKAGED_BASE = Path(__file__).resolve().parent / "scenarios" / "base"
 
 
 def default_scenario() -> Path:
@@ -53,8 +58,6 @@ def solve(
     adds the LP re-solve with the integer decisions fixed, which prices capacity and demand
     (``capacity.marginal_value_usd_per_kwh``).
     """
-    from .sweep.spec import scenario_id
-
     wall0 = time.perf_counter()
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(default_scenario() if scenario is None else scenario)
@@ -93,6 +96,8 @@ def solve(
 
     manifest = {
         "scenario": scenario.name,
+        "description": scenario.config.description,
+        "settings": scenario.config.model_dump(mode="json", exclude={"sources", "name", "description"}),
         "source": _absolute(scenario.origin),
         "status": outcome.status.value,
         "termination": outcome.termination,
@@ -105,6 +110,7 @@ def solve(
         "lp_fixed_objective": lp_objective,
         "why_infeasible": why,
         "lp_conflict": conflict,
+        "unserved": unserved_summary(tables["unmet"], tables["costs"], scenario.config.unserved_penalty_usd_per_kwh),
         "inputs_sha256": scenario.inputs_sha256,
         "scenario_id": scenario_id(scenario, options.as_dict()),
         "warnings": [str(w) for w in scenario.warnings],
@@ -122,4 +128,21 @@ def _absolute(origin: str) -> str:
     return origin if origin.startswith("<") else str(Path(origin).resolve())
 
 
-__all__ = ["solve", "SolveOptions", "Status", "DEFAULT_SCENARIO"]
+
+
+def load_results(path: str | Path) -> SolveResult | SweepResult:
+    """Read a result folder back: a solve (:class:`~optimizer.results.SolveResult`) or a sweep
+    (:class:`~optimizer.sweep.dataset.SweepResult`, with ``summary`` and the long tables carrying a
+    ``scenario_id`` column)."""
+    loc = resolve(str(path))  # a folder, or an s3:// / gs:// URI
+    if loc.is_file("sweep.json"):
+        return SweepResult(str(path))
+    if loc.local:
+        return SolveResult.read(Path(loc.root))
+    raise FileNotFoundError(f"{loc.uri} holds no sweep.json: only sweeps are read from an object store")
+
+
+# the review analyses compare with a result folder through this reader (they sit below both kinds of result)
+use_folder_reader(load_results)
+
+__all__ = ["solve", "load_results", "SolveOptions", "Status", "DEFAULT_SCENARIO"]

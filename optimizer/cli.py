@@ -13,17 +13,34 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from .api import default_scenario
+from .api import PACKAGED_BASE, default_scenario, load_results
 from .api import solve as solve_scenario
+from .audit import audit_result
+from .audit_sweep import audit_sweep, resolve_source
 from .errors import InputError
+from .export import export_results
+from .folders import FolderError, claim_solve_folder
 from .io import load_scenario, write_scenario
+from .location import resolve
 from .outpath import check_output_file, check_output_folder
+from .overrides import other_scenario_in, override_scenario
+from .ray_pool import ClusterError
+from .report import write_report
 from .results import SolveResult
-from .solve import SolveOptions
+from .robust.run import run_robust
+from .solver import SolveOptions
+from .sweep.compaction import compact as compact_sweep
+from .sweep.runner import run_sweep
+from .sweep.store import StoreError
+from .unserved import unserved_sentence
 
 EXIT_OK, EXIT_INPUT, EXIT_NO_SOLUTION = 0, 2, 3
+SOLVE_TIME_LIMIT = 600.0
+"""Default time limit of a single solve (s): the base case takes well under a second; a scenario that runs
+longer stops with its best plan as status ``feasible`` and its gap (docs/results.md)."""
 CONFLICT_SHOWN = 12  # rows of an IIS printed; the manifest keeps them all
 
 app = typer.Typer(
@@ -32,6 +49,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain: "[default: ...]" must not be read as markup
 )
 out = Console()
 err = Console(stderr=True)
@@ -43,17 +61,27 @@ def _fail_input(exc: InputError) -> None:
     raise typer.Exit(EXIT_INPUT)
 
 
+def _fail_usage(exc: Exception) -> None:
+    err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_INPUT) from None
+
+
 @app.command()
 def solve(
     scenario: Annotated[Path | None, typer.Argument(
         help="Scenario folder or .xlsx workbook [default: scenarios/base if the current folder has one, else the "
              "base case packaged with the tool].", show_default=False)] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Result folder [default: results/<scenario>].")] = None,
-    time_limit: Annotated[float | None, typer.Option(help="HiGHS time limit in seconds.", min=0)] = None,
+    time_limit: Annotated[float, typer.Option(help="HiGHS time limit in seconds; a solve stopped by it keeps its "
+                                                   "best plan as status 'feasible'.", min=0)] = SOLVE_TIME_LIMIT,
     gap: Annotated[float, typer.Option(help="Relative MIP gap at which to stop.", min=0)] = 1e-4,
     threads: Annotated[int | None, typer.Option(help="HiGHS threads [default: all cores].", min=1)] = None,
     seed: Annotated[int, typer.Option(help="HiGHS random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print manifest.json instead of the summary.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show HiGHS's log as it solves (on stderr).")]
+    = False,
+    log: Annotated[Path | None, typer.Option("--log", help="Write HiGHS's log to this file [default: no log].")]
+    = None,
     write_mps: Annotated[Path | None, typer.Option("--write-mps", help="Also export the model as MPS.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE", show_default=False,
                                                    help="Override a setting of scenario.yaml (repeatable), e.g. "
@@ -62,11 +90,11 @@ def solve(
                                                                 "sweep) that the result folder holds.")] = False,
 ) -> None:
     """Solve one scenario and write its result tables (parquet) and manifest.json."""
-    from .folders import FolderError, claim_solve_folder
-    from .overrides import other_scenario_in, override_scenario
-
     try:
-        options = SolveOptions(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed)
+        if log is not None:
+            check_output_file(log, "--log")
+        options = SolveOptions(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed,
+                               extra=highs_log_options(verbose, log))
         loaded, overrides = override_scenario(load_scenario(scenario or default_scenario()), set_ or [])
         target = out_dir or Path("results") / loaded.name
         check_output_folder(target)  # before the solve: a wrong --out is found at once
@@ -77,8 +105,7 @@ def solve(
     try:  # before the solve: a sweep's folder, or one with foreign files, is refused at once
         claim_solve_folder(target, overwrite)
     except FolderError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_INPUT) from None
+        _fail_usage(exc)
     clash = None if overwrite else other_scenario_in(target, loaded)
     if clash:
         err.print(f"error: {clash}: give another --out, or --overwrite to replace them", markup=False,
@@ -118,8 +145,6 @@ def init(
     """Copy the packaged base case into TARGET as a starting point for a scenario of your own."""
     import shutil
 
-    from .api import PACKAGED_BASE
-
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         err.print(f"error: {target} already exists and is not an empty folder: give a new folder",
                   markup=False, highlight=False)
@@ -152,21 +177,11 @@ def sweep(
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Ray's own log lines.")] = False,
 ) -> None:
     """Solve every scenario of a sweep on Ray; re-running solves only what is missing."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    import rich.progress as rp
 
-    from .ray_pool import ClusterError
-    from .sweep.runner import StoreError, run_sweep
-
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), TextColumn("ETA"),
-                        TimeRemainingColumn(), console=err, disable=quiet)
+    progress = rp.Progress(rp.TextColumn("[bold]{task.description}"), rp.BarColumn(), rp.MofNCompleteColumn(),
+                           rp.TextColumn("{task.fields[counts]}"), rp.TimeElapsedColumn(), rp.TextColumn("ETA"),
+                           rp.TimeRemainingColumn(), console=err, disable=quiet)
     task = progress.add_task(sweep_file.stem, total=None, counts="")
 
     def on_progress(state) -> None:
@@ -181,8 +196,7 @@ def sweep(
     except InputError as exc:
         _fail_input(exc)
     except (ClusterError, StoreError) as exc:  # a cluster or a results folder that cannot be used as asked
-        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_INPUT) from None
+        _fail_usage(exc)
     rate = run.solved / run.wall_seconds if run.wall_seconds > 0 else 0.0
     counts = ", ".join(f"{v} {k}" for k, v in sorted(run.counts.items())) or "nothing new"
     out.print(f"{run.total} scenarios: {run.skipped} already done, {run.solved} solved ({counts}) on {run.workers} "
@@ -201,15 +215,10 @@ def compact(
     group: Annotated[int, typer.Option(help="Batches merged into one part.", min=2)] = 64,
 ) -> None:
     """Merge a sweep's small parts into fewer, larger ones (optional; safe to interrupt at any point)."""
-    from .ray_pool import ClusterError
-    from .sweep.compaction import compact as run_compact
-    from .sweep.runner import StoreError
-
     try:
-        merged = run_compact(results, group=group, address=address, workers=workers)
+        merged = compact_sweep(results, group=group, address=address, workers=workers)
     except (ClusterError, StoreError, FileNotFoundError) as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_INPUT) from None
+        _fail_usage(exc)
     out.print(f"merged {sum(m['merged'] for m in merged)} batches into {len(merged)} in {results}", markup=False)
 
 
@@ -235,8 +244,6 @@ def export(
 ) -> None:
     """Write a scenario, or a result's tables, as one .xlsx workbook or a folder of CSV files."""
     if (source / "manifest.json").is_file() or (source / "sweep.json").is_file():
-        from .export import export_results
-
         try:
             written = export_results(source, target)
         except ValueError as exc:
@@ -260,9 +267,6 @@ def audit(
 ) -> None:
     """Recompute every constraint family from the written tables (every scenario of a sweep); exit 1 if any
     is violated."""
-    from .audit import audit_result
-    from .results import load_results
-
     if (results_dir / "sweep.json").is_file():
         _audit_sweep(results_dir, scenario)
     try:
@@ -283,15 +287,11 @@ def audit(
 
 
 def _recorded_source(manifest: dict, results_dir: Path) -> Path:
-    from .audit_sweep import resolve_source
-
     return resolve_source(str(manifest.get("source_path") or manifest["source"]), results_dir)
 
 
 def _audit_sweep(results_dir: Path, scenario: Path | None) -> None:
     """Audit every scenario of a sweep folder; one line per case, then the families with violations."""
-    from .audit_sweep import audit_sweep
-
     if scenario is not None:
         err.print("error: a sweep folder is audited against its own sweep file: give no SCENARIO",
                   markup=False, highlight=False)
@@ -341,8 +341,6 @@ def robust(
                                                       "[default: equal].")] = None,
 ) -> None:
     """One build plan for many futures: the regret matrix of a sweep's plans and a two-stage stochastic plan."""
-    from .robust.run import run_robust
-
     try:
         run = run_robust(sweep_file, out_dir, address=address, workers=workers, time_limit=time_limit, regret=regret,
                          stochastic=stochastic, decision_year=decision_year, cvar_weight=cvar_weight,
@@ -384,23 +382,36 @@ def report(
     results_dir: Annotated[str, typer.Argument(help="A result folder (or URI) of `optimizer solve` or "
                                                     "`optimizer sweep`.")],
     out_file: Annotated[Path | None, typer.Option("--out", help="HTML file [default: DIR/report.html].")] = None,
+    compare: Annotated[Path | None, typer.Option("--compare", help="A second result folder to set side by side "
+                                                                   "[default: none].")] = None,
+    baseline: Annotated[str | None, typer.Option("--baseline", help="For a sweep: the case the single-plan "
+                                                                    "sections show [default: base].")] = None,
 ) -> None:
-    """Write one self-contained HTML report (KPIs, build plan, sourcing, costs, utilisation; for a sweep also
-    distributions, build frequency and the tornado) that opens with no network."""
-    from .location import resolve
-    from .report import write_report
-    from .sweep.store import StoreError
-
-    loc = resolve(str(results_dir))
-    if not loc.is_file("manifest.json") and not loc.is_file("sweep.json"):
-        err.print(f"error: {results_dir} is not a result folder (no manifest.json or sweep.json): give a folder "
-                  "written by `optimizer solve` or `optimizer sweep`", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_INPUT)
+    """Write one self-contained HTML report that opens with no network: overview (status, gap, settings),
+    KPIs, demand against capacity, build plan, sourcing, costs, utilisation, marginal value of capacity,
+    landed cost; for a sweep also distributions, build frequency and the tornado."""
+    for folder in (results_dir, compare):
+        loc = resolve(str(folder)) if folder is not None else None
+        if loc is not None and not loc.is_file("manifest.json") and not loc.is_file("sweep.json"):
+            err.print(f"error: {folder} is not a result folder (no manifest.json or sweep.json): give a folder "
+                      "written by `optimizer solve` or `optimizer sweep`", markup=False, highlight=False,
+                      soft_wrap=True)
+            raise typer.Exit(EXIT_INPUT)
     try:
-        out.print(f"wrote {write_report(results_dir, out_file)}")
-    except StoreError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_INPUT) from None
+        written = write_report(results_dir, out_file, compare=compare, baseline=baseline)
+    except (ValueError, StoreError) as exc:
+        _fail_usage(exc)
+    out.print(f"wrote {written}", highlight=False)
+
+
+def highs_log_options(verbose: bool, log: Path | None) -> dict[str, object]:
+    """HiGHS options that show its log on the console (``verbose``) and/or write it to ``log``."""
+    if not verbose and log is None:
+        return {}
+    opts: dict[str, object] = {"output_flag": True, "log_to_console": verbose}
+    if log is not None:
+        opts["log_file"] = str(log)
+    return opts
 
 
 def _print_warnings(scenario) -> None:
@@ -446,6 +457,8 @@ def _print_summary(result: SolveResult, target: Path) -> None:
                 grid.add_row(plant, *(f"{v:,.2f}" if v > 0 else "." for v in row))
             out.print(grid)
 
+    if m.get("unserved"):
+        out.print(f"[bold yellow]Unserved demand:[/] {escape(unserved_sentence(m['unserved']))}", soft_wrap=True)
     kpis = Table("KPI", "value", "unit", title="KPIs")
     for k in result.kpis.itertuples(index=False):
         kpis.add_row(k.kpi, _number(k.value), k.unit)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .location import resolve
 from .results import TABLE_NAMES
+from .sweep.store import OWN_NAMES, remove_sweep
 
 SOLVE_NAMES = {"manifest.json", "report.html", *(f"{t}.parquet" for t in TABLE_NAMES)}
 
@@ -20,8 +22,6 @@ class FolderError(Exception):
 
 def claim_solve_folder(out: Path, overwrite: bool = False) -> None:
     """Refuse ``out`` for a solve's results unless it is new, empty or an earlier solve's (see above)."""
-    from .sweep.store import OWN_NAMES, remove_sweep
-
     if not out.exists():
         return
     if not out.is_dir():
@@ -36,6 +36,4 @@ def claim_solve_folder(out: Path, overwrite: bool = False) -> None:
         if not overwrite:
             raise FolderError(f"{out} holds the results of a sweep: write elsewhere with --out, or replace them with "
                               "--overwrite")
-        from .location import resolve
-
         remove_sweep(resolve(out))

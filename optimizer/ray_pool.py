@@ -75,7 +75,7 @@ def import_ray(address: str | None = None):
 
         constants.ENABLE_RAY_CLUSTER = False  # what the variable would have set, had Ray been imported later
     if already:  # Ray caches its config (the auth mode among it) at import: read the environment again
-        from ray._raylet import Config
+        from ray._raylet import Config  # type: ignore[attr-defined]
 
         Config.initialize("")
     return ray
@@ -97,7 +97,7 @@ def _check_attach(ray, address: str) -> None:
         return  # the Ray Client and auto-discovery do their own handshakes
     if not _token_available():
         raise ClusterError(f"no Ray auth token for the cluster at {address}: {ENV_SH_HINT}")
-    from ray._raylet import GcsClient
+    from ray._raylet import GcsClient  # type: ignore[attr-defined]
 
     try:
         client = GcsClient(address=address)

@@ -14,18 +14,17 @@ Tables (all tidy, one row per key):
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyomo.environ as pyo
 
+from .files import atomic_write
+from .model.context import FIRST_STAGE, SourcingModel
 from .model.objective import COST_CATEGORIES
 from .review import Review, ReviewData, solve_review_data
-from .solve import SolveOutcome, Status
+from .solver import SolveOutcome, Status
 
 TABLE_NAMES = ("flows", "builds", "capacity", "costs", "unmet", "kpis")
 EPS = 1e-9
@@ -93,34 +92,18 @@ class SolveResult(Review):
         atomic_write(out / "manifest.json", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
         return out
 
-
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Write ``path`` through a temporary name in the same folder and rename it into place."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def load_results(path: str | Path):
-    """Read a result folder back, from a folder or a URI: a solve (:class:`SolveResult`) or a sweep
-    (``SweepResult``, with ``summary`` and the long tables carrying a ``scenario_id`` column)."""
-    from .location import resolve
-
-    loc = resolve(str(path))
-    if loc.is_file("sweep.json"):
-        from .sweep.dataset import SweepResult
-
-        return SweepResult(str(path))
-    if not loc.is_file("manifest.json"):
-        raise FileNotFoundError(f"{loc.uri} holds no manifest.json or sweep.json: not a result folder")
-    manifest = json.loads(loc.read_text("manifest.json"))
-    tables = {name: loc.read_parquet(f"{name}.parquet").to_pandas() for name in TABLE_NAMES}
-    return SolveResult(manifest["scenario"], Status(manifest["status"]), manifest.get("objective"),
-                       manifest.get("bound"), manifest.get("gap"), tables, manifest)
+    @classmethod
+    def read(cls, path: str | Path) -> SolveResult:
+        """Read back a folder written by :meth:`write` (:func:`optimizer.load_results` reads either kind of
+        result folder)."""
+        path = Path(path)
+        manifest_file = path / "manifest.json"
+        if not manifest_file.is_file():
+            raise FileNotFoundError(f"{path} holds no manifest.json: not a solve result folder")
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        tables = {name: pd.read_parquet(path / f"{name}.parquet") for name in TABLE_NAMES}
+        return cls(manifest["scenario"], Status(manifest["status"]), manifest.get("objective"),
+                   manifest.get("bound"), manifest.get("gap"), tables, manifest)
 
 
 def _dual(duals: dict, con, key) -> float:
@@ -129,7 +112,7 @@ def _dual(duals: dict, con, key) -> float:
     return float(duals.get(con[key], float("nan")))
 
 
-def extract_tables(m: pyo.ConcreteModel, outcome: SolveOutcome, duals: dict,
+def extract_tables(m: SourcingModel, outcome: SolveOutcome, duals: dict,
                    lp_objective: float | None) -> dict[str, pd.DataFrame]:
     """Read the incumbent out of the model into the result tables."""
     if not outcome.status.has_solution:
@@ -155,13 +138,13 @@ def extract_tables(m: pyo.ConcreteModel, outcome: SolveOutcome, duals: dict,
         production[p, t] = production.get((p, t), 0.0) + q
 
     rows = []
-    for var, kind, gwh_of, cash_of in ((m.open, "opening", "opening_gwh", "opening_cost"),
-                                       (m.steps, "step", "step_gwh", "step_cost")):
-        for (p, y), val in var.extract_values().items():
+    for decision in FIRST_STAGE:
+        for (p, y), val in decision.of(m).extract_values().items():
             n = int(round(val or 0.0))
             if n > 0:
                 pl = d.plants[p]
-                rows.append((p, kind, y, n, n * getattr(pl, gwh_of), y + pl.lead, n * getattr(pl, cash_of)))
+                rows.append((p, decision.kind, y, n, n * getattr(pl, decision.gwh), y + pl.lead,
+                             n * getattr(pl, decision.cash)))
     builds = pd.DataFrame(rows, columns=COLUMNS["builds"])
 
     capacity = _capacity_table(m, builds, production, duals)
@@ -179,7 +162,7 @@ def extract_tables(m: pyo.ConcreteModel, outcome: SolveOutcome, duals: dict,
     return {"flows": flows, "builds": builds, "capacity": capacity, "costs": costs, "unmet": unmet, "kpis": kpis}
 
 
-def _capacity_table(m: pyo.ConcreteModel, builds: pd.DataFrame, production: dict, duals: dict) -> pd.DataFrame:
+def _capacity_table(m: SourcingModel, builds: pd.DataFrame, production: dict, duals: dict) -> pd.DataFrame:
     """Per plant and year, from the builds (the same delivery rules as the model's capacity rows):
     nameplate = K0 + online builds; available = alpha (K0 + ramped builds); production by (p, t)."""
     d = m.d
@@ -200,7 +183,7 @@ def _capacity_table(m: pyo.ConcreteModel, builds: pd.DataFrame, production: dict
     return pd.DataFrame(rows, columns=COLUMNS["capacity"])
 
 
-def _costs_table(m: pyo.ConcreteModel, x: dict, builds: pd.DataFrame, capacity: pd.DataFrame) -> pd.DataFrame:
+def _costs_table(m: SourcingModel, x: dict, builds: pd.DataFrame, capacity: pd.DataFrame) -> pd.DataFrame:
     """Nominal and discounted cost by category and year, from the solution values (they add up to the
     objective: the terms of ``objective.define_objective``, evaluated)."""
     d, s = m.d, m.scenario

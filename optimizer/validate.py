@@ -7,23 +7,23 @@ raises on the first problem: :func:`validate_tables` gathers all of them into on
 
 from __future__ import annotations
 
-import difflib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import cast
 
 import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from .config import ScenarioConfig, name_message
-from .errors import InputError, Problem
+from .config import ScenarioConfig
+from .errors import InputError, Problem, did_you_mean, pydantic_problems
 from .limits import SHOWN_PER_RULE
 from .schema import MAGNITUDE, SOURCE_SUFFIX, TABLES, TABLES_BY_NAME, Column, Table
 
 FIRST_DATA_ROW = 2  # the header is row 1 of a CSV file or a sheet
 
 
-def row_number(index: int) -> int:
+def row_number(index: int | np.integer) -> int:
     """The 1-based file row of the data row at 0-based position ``index``."""
     return int(index) + FIRST_DATA_ROW
 
@@ -35,19 +35,7 @@ def validate_config(raw: object, file: str) -> tuple[ScenarioConfig | None, list
     try:
         return ScenarioConfig(**{str(k): v for k, v in raw.items()}), []
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = ".".join(str(x) for x in err["loc"]) or None
-            rule = {"extra_forbidden": "unknown-key", "missing": "missing-key"}.get(err["type"], "value")
-            msg = err["msg"]
-            if err["type"] in ("string_pattern_mismatch", "string_too_long") and err["loc"] == ("name",):
-                rule, msg = "name", name_message(err["input"])
-            elif err["type"] == "extra_forbidden":
-                known = list(ScenarioConfig.model_fields)
-                close = difflib.get_close_matches(str(err["loc"][0]), known, n=1)
-                msg = "unknown setting" + (f" (did you mean '{close[0]}'?)" if close else "")
-            problems.append(Problem(file, None, loc, rule, msg))
-        return None, problems
+        return None, pydantic_problems(exc, file, known=ScenarioConfig.model_fields, noun="setting")
 
 
 def _is_blank(series: pd.Series) -> pd.Series:
@@ -74,7 +62,7 @@ class _TableChecker:
         self._listed: list[Problem] = []
         self._per_rule: dict[tuple[str | None, str], int] = {}
 
-    def add(self, index: int | None, column: str | None, rule: str, message: str) -> None:
+    def add(self, index: int | np.integer | None, column: str | None, rule: str, message: str) -> None:
         """Record a problem; past :data:`SHOWN_PER_RULE` of one rule in one column they are only counted,
         so that a table of a million bad rows gives a short message."""
         n = self._per_rule.get((column, rule), 0) + 1
@@ -99,9 +87,8 @@ class _TableChecker:
         for col in columns:
             if col in known or col in allowed_sources:
                 continue
-            close = difflib.get_close_matches(col, sorted(known), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            self.add(None, col, "unknown-column", f"'{col}' is not a column of {table.name}{hint}")
+            self.add(None, col, "unknown-column",
+                     f"'{col}' is not a column of {table.name}{did_you_mean(col, known)}")
         dupes = {c for c in columns if columns.count(c) > 1}
         for col in sorted(dupes):
             self.add(None, col, "duplicate-column", f"column '{col}' appears more than once")
@@ -114,9 +101,9 @@ class _TableChecker:
             return None
 
         out = {}
-        for col in table.columns:
-            present = col.name in frame and col.name not in missing
-            out[col.name] = self._column(col, frame[col.name] if present else None, len(frame))
+        for column in table.columns:
+            present = column.name in frame and column.name not in missing
+            out[column.name] = self._column(column, frame[column.name] if present else None, len(frame))
         typed = pd.DataFrame(out)
         for col in columns:
             if col in allowed_sources:
@@ -144,10 +131,10 @@ class _TableChecker:
         return self._number_column(col, series, blank)
 
     def _list_column(self, col: Column, series: pd.Series, blank: pd.Series) -> pd.Series:
-        values = []
+        values: list[tuple] = []
         for i, (cell, is_blank) in enumerate(zip(series.tolist(), blank.tolist())):
             if is_blank:
-                values.append(tuple(col.default or ()))
+                values.append(tuple(cast(Iterable, col.default or ())))
                 continue
             items = cell if isinstance(cell, (list, tuple)) else str(cell).split(";")
             parts = [str(p).strip() for p in items if str(p).strip()]
@@ -206,7 +193,7 @@ class _TableChecker:
                 self.add(i, col.name, "horizon", f"year {numbers[i]:g} is outside the horizon {lo}-{hi}")
         filled = np.where(ok, numbers, np.nan)
         if col.default is not None:
-            filled = np.where(np.isnan(filled), float(col.default), filled)
+            filled = np.where(np.isnan(filled), float(cast(float, col.default)), filled)
         if col.kind == "int":
             if np.isnan(filled).any():
                 return pd.Series(filled).astype("Int64")
@@ -262,9 +249,8 @@ def validate_tables(
 
     for name in raw_tables:
         if name not in TABLES_BY_NAME:
-            close = difflib.get_close_matches(name, list(TABLES_BY_NAME), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(Problem(file_of(name), None, None, "unknown-table", f"'{name}' is not a table{hint}"))
+            problems.append(Problem(file_of(name), None, None, "unknown-table",
+                                    f"'{name}' is not a table{did_you_mean(name, TABLES_BY_NAME)}"))
 
     typed: dict[str, pd.DataFrame] = {}
     for table in TABLES:

@@ -22,7 +22,7 @@ SCREENSHOTS = ROOT / "results" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-CHARTS = {"build-plan", "sourcing", "costs", "utilisation", "distributions", "build-frequency", "tornado"}
+CHARTS = {"build-plan", "sourcing", "costs", "utilisation", "demand", "distributions", "build-frequency", "tornado"}
 
 
 def report_cli(*args: str) -> subprocess.CompletedProcess:
@@ -73,6 +73,7 @@ def check_self_contained(text: str) -> None:
     assert "<link" not in markup
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["base", "sweep"])
 def test_report_renders_in_headless_chromium(which, base_result_dir, smoke_sweep_dir, tmp_path):
     folder, sections = (base_result_dir, SOLVE_SECTIONS) if which == "base" else (smoke_sweep_dir, SWEEP_SECTIONS)

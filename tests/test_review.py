@@ -17,7 +17,7 @@ import pytest
 from tiny import TinyCase
 
 import optimizer
-from optimizer.solve import SolveOptions
+from optimizer.solver import SolveOptions
 from optimizer.sweep.runner import solve_in_process as run_in_process
 
 YEARS, DEMAND_GWH, CELL, FREIGHT = 2, 5.0, 100.0, 1.0

@@ -14,7 +14,7 @@ from tiny import TinyCase
 
 from optimizer.robust import Plan, evaluate_plans, regret_tables, risk_value, solve_stochastic
 from optimizer.robust.mean import mean_scenario
-from optimizer.solve import SolveOptions
+from optimizer.solver import SolveOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 EXACT = SolveOptions(rel_gap=1e-9, threads=1)
@@ -156,6 +156,7 @@ def futures_run(ray_session, tmp_path_factory):
     return run_robust(ROOT / "scenarios" / "sweeps" / "futures.yaml", out, workers=2)
 
 
+@pytest.mark.slow
 def test_regret_matrix_of_a_20_scenario_sweep(futures_run):
     run = futures_run
     assert len(run.scenarios) == 20 and not run.left_out
@@ -185,6 +186,7 @@ def test_regret_matrix_of_a_20_scenario_sweep(futures_run):
     assert len(written) == len(regret)
 
 
+@pytest.mark.slow
 def test_stochastic_plan_of_the_sweep_is_consistent(futures_run):
     st = futures_run.stochastic
     f = st.figures
@@ -196,7 +198,7 @@ def test_stochastic_plan_of_the_sweep_is_consistent(futures_run):
     assert f["EEV"] >= f["RP"] - 1e-3 and f["VSS"] >= -1e-3 and f["EVPI"] >= -1e-3
     # the stochastic plan evaluated in each future, one by one, averages to RP
     from optimizer.io import load_scenario
-    from optimizer.sweep.changes import apply_changes
+    from optimizer.sweep.apply import apply_changes
     from optimizer.sweep.spec import load_sweep
 
     sweep = load_sweep(ROOT / "scenarios" / "sweeps" / "futures.yaml")
@@ -213,6 +215,7 @@ def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
                           timeout=900)
 
 
+@pytest.mark.slow
 def test_robust_cli_on_the_smoke_sweep(tmp_path):
     # smoke.yaml mixes a delay (other lead times: a different model structure) with price changes
     # the delayed future is judged twice as likely as each of the others: weights 1,1,1,2,1,1 -> 2/7
@@ -259,6 +262,7 @@ def test_robust_cli_bad_sweep_writes_nothing(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_benders_on_ray_matches_the_extensive_form(ray_session):
     from optimizer.robust.benders import solve_benders
 
@@ -272,7 +276,7 @@ def test_benders_on_ray_matches_the_extensive_form(ray_session):
     import itertools
 
     from optimizer.io import load_scenario
-    from optimizer.sweep.changes import apply_changes
+    from optimizer.sweep.apply import apply_changes
     from optimizer.sweep.spec import load_sweep
 
     sweep = load_sweep(ROOT / "scenarios" / "sweeps" / "futures.yaml")

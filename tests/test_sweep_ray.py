@@ -17,7 +17,7 @@ from faults import faulty
 from sample_sweeps import sample_sweep
 
 import optimizer
-from optimizer.sweep.changes import apply_changes
+from optimizer.sweep.apply import apply_changes
 from optimizer.sweep.runner import run_sweep
 from optimizer.sweep.spec import load_sweep
 
@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "scenarios" / "base"
 
 
+@pytest.mark.slow
 def test_sweep_matches_single_solves(ray_session, tmp_path):
     """50 scenarios: each row of the sweep has the status and objective of `optimizer.solve` alone."""
     path = sample_sweep(tmp_path, 50)
@@ -91,6 +92,7 @@ def same_table(summary: pd.DataFrame, reference: pd.DataFrame) -> None:
     assert a["objective"].to_numpy() == pytest.approx(b["objective"].to_numpy(), rel=2e-6)
 
 
+@pytest.mark.slow
 def test_resume_after_driver_killed(clean_run, tmp_path):
     path, reference = clean_run
     out = tmp_path / "out"
@@ -123,6 +125,7 @@ def solver_actor_processes() -> list[psutil.Process]:
     return found
 
 
+@pytest.mark.slow
 def test_worker_sigkilled_mid_sweep(clean_run, tmp_path):
     path, reference = clean_run
     out = tmp_path / "out"
@@ -149,6 +152,7 @@ def test_bad_sweep_file_exits_2(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_a_case_that_keeps_crashing_its_worker_ends_as_error(ray_session, tmp_path):
     """Fault injection: the worker process exits whenever it reaches one case. That case is tried a
     bounded number of times and recorded as `error`; every other case is solved."""
@@ -161,6 +165,7 @@ def test_a_case_that_keeps_crashing_its_worker_ends_as_error(ray_session, tmp_pa
     assert (summary.drop(index="sample-0002")["status"] == "optimal").all()
 
 
+@pytest.mark.slow
 def test_a_worker_that_commits_then_dies_before_answering(ray_session, tmp_path):
     """The lost acknowledgement: a worker writes and commits its batch, then exits before the driver hears of
     it. The batch is found committed and counted once; nothing is solved or written twice."""

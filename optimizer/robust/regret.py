@@ -19,15 +19,17 @@ Plans are de-duplicated first: scenarios that chose the same builds share one pl
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from ..ray_pool import ActorPool, cluster_cpus, ray_session
 from ..scenario import Scenario
-from ..solve import SolveOptions
-from ..sweep.changes import apply_changes
-from ..sweep.spec import Case
+from ..solver import SolveOptions
+from ..sweep.apply import apply_changes
+from ..sweep.cases import Case
 from .plans import Plan, evaluate_plans
 
 EVALUATION_COLUMNS = ["plan", "scenario", "status", "cost_musd", "solve_seconds", "skipped_builds", "message"]
@@ -49,8 +51,6 @@ class PlanEvaluator:
         self.base, self.plans, self.options, self.source = base, list(plans), options, source
 
     def pid(self) -> int:
-        import os
-
         return os.getpid()
 
     def evaluate(self, case: Case) -> list[tuple]:
@@ -70,8 +70,6 @@ def cross_evaluate(
     """C[i,j] for every plan i and case j, one case at a time per actor of the shared pool (it builds j's
     model once and re-solves it under each plan). A case whose worker dies is tried again (3 times in all);
     a case that still fails, or whose evaluation raises, gets status ``error`` for every plan."""
-    from ..ray_pool import ActorPool, cluster_cpus, ray_session
-
     plan_ids, plan_list = list(plans), list(plans.values())
     rows: list[tuple] = []
     if not cases:

@@ -37,29 +37,16 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from ..errors import InputError
+from ..files import atomic_write
 from ..model import build_model
-from ..results import TABLE_NAMES, atomic_write, extract_tables
+from ..model.context import FIRST_STAGE
+from ..results import TABLE_NAMES, extract_tables
 from ..scenario import Scenario
-from ..solve import SolveOptions, SolveOutcome, Status, relative_gap, solve_model
+from ..solver import SolveOptions, SolveOutcome, Status, relative_gap, solve_model
+from .benders import solve_benders
 from .mean import mean_scenario
 from .plans import Plan, evaluate_plans
-
-
-def risk_value(costs: Sequence[float], weights: Sequence[float], cvar_weight: float = 0.0,
-               cvar_alpha: float = 0.95) -> float:
-    """R(C) = sum_k w_k C_k + lambda CVaR_alpha(C), CVaR_alpha(C) = min_eta eta + sum_k w_k (C_k - eta)+ / (1 - alpha).
-
-    The minimum over eta is attained at one of the C_k (the alpha-quantile), so it is computed exactly by
-    trying each. Any infinite cost (an infeasible plan) makes R infinite."""
-    c = np.asarray(costs, dtype=float)
-    w = np.asarray(weights, dtype=float) / float(np.sum(weights))
-    if not np.isfinite(c).all():
-        return math.inf
-    expected = float(np.dot(w, c))
-    if cvar_weight == 0.0:
-        return expected
-    cvar = min(eta + float(np.dot(w, np.maximum(c - eta, 0.0))) / (1.0 - cvar_alpha) for eta in c)
-    return expected + cvar_weight * cvar
+from .risk import risk_value
 
 
 def first_stage_years(scenarios: Sequence[Scenario], decision_year: int | None) -> list[int]:
@@ -93,17 +80,15 @@ def extensive_form(scenarios: Mapping[str, Scenario], weights: Mapping[str, floa
         blocks[k] = block
     ef.blocks = blocks
 
-    open_keys = sorted({key for b in blocks.values() for key in b.open if key[1] in years})
-    step_keys = sorted({key for b in blocks.values() for key in b.steps if key[1] in years})
-    step_max = {key: max(b.steps[key].ub for b in blocks.values() if key in b.steps) for key in step_keys}
-    ef.first_open = pyo.Var(open_keys, domain=pyo.Binary)
-    ef.first_steps = pyo.Var(step_keys, domain=pyo.NonNegativeIntegers, bounds=lambda _m, p, s: (0, step_max[p, s]))
-    ef.nonant_open = pyo.Constraint(
-        [(i, p, s) for i, k in enumerate(names) for (p, s) in open_keys if (p, s) in blocks[k].open],
-        rule=lambda _m, i, p, s: blocks[names[i]].open[p, s] == ef.first_open[p, s])
-    ef.nonant_steps = pyo.Constraint(
-        [(i, p, s) for i, k in enumerate(names) for (p, s) in step_keys if (p, s) in blocks[k].steps],
-        rule=lambda _m, i, p, s: blocks[names[i]].steps[p, s] == ef.first_steps[p, s])
+    keys = {f.kind: sorted({key for b in blocks.values() for key in f.of(b) if key[1] in years}) for f in FIRST_STAGE}
+    for f in FIRST_STAGE:  # first_open[p,s], first_steps[p,s]: one decision shared by every future
+        upper = {key: max(f.of(b)[key].ub for b in blocks.values() if key in f.of(b)) for key in keys[f.kind]}
+        ef.add_component(f"first_{f.var}", pyo.Var(keys[f.kind], domain=f.domain,
+                                                   bounds=lambda _m, p, s, ub=upper: (0, ub[p, s])))
+    for f in FIRST_STAGE:  # nonant_open, nonant_steps: each future's copy equals the shared decision
+        ef.add_component(f"nonant_{f.var}", pyo.Constraint(
+            [(i, p, s) for i, k in enumerate(names) for (p, s) in keys[f.kind] if (p, s) in f.of(blocks[k])],
+            rule=lambda _m, i, p, s, f=f: f.of(blocks[names[i]])[p, s] == f.of(ef, "first_")[p, s]))
 
     ef.scenario_cost = pyo.Expression(range(len(names)), rule=lambda _m, i: blocks[names[i]].total_cost.expr)
     ef.expected_cost = pyo.Expression(expr=sum(pi[k] * ef.scenario_cost[i] for i, k in enumerate(names)))
@@ -189,14 +174,12 @@ def _by_extensive_form(scenarios, pi, years, decision_year, risk, options) -> _S
         return _Solved(outcome.status, Plan(()), None, outcome.bound, None, [math.nan] * len(names), None, {},
                        details)
     costs = [pyo.value(ef.scenario_cost[i]) for i in range(len(names))]
-    return _Solved(outcome.status, Plan.from_vars(ef.first_open, ef.first_steps, years), outcome.objective,
+    return _Solved(outcome.status, Plan.from_vars([f.of(ef, "first_") for f in FIRST_STAGE], years), outcome.objective,
                    outcome.bound, outcome.gap, costs, pyo.value(ef.cvar) if risk["cvar_weight"] > 0 else None,
                    _scenario_tables(ef, outcome), details)
 
 
 def _by_benders(scenarios, pi, decision_year, risk, options, workers, address) -> _Solved:
-    from .benders import solve_benders
-
     if decision_year is not None:
         raise ValueError("Benders shares every build: a decision year needs the extensive form")
     r = solve_benders(scenarios, pi, **risk, options=options, workers=workers, address=address,

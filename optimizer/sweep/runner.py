@@ -25,9 +25,9 @@ from ..io import load_scenario
 from ..location import resolve
 from ..outpath import check_output_folder
 from ..ray_pool import ActorPool, ClusterError, cluster_cpus, connect, disconnect, import_ray
-from ..solve import SolveOptions, Status
+from ..solver import SolveOptions, Status
 from .dataset import tidy
-from .slices import parameter_types
+from .slices import case_slice, parameter_types
 from .spec import load_sweep
 from .store import Ranges, done_ranges, folder_kind, open_folder, read_commit, sweep_identity
 from .store import StoreError as StoreError
@@ -194,8 +194,6 @@ def run_sweep(
             sizer.observe(batch[1] - batch[0], answer.get("seconds", 0.0))
 
         def record_error(i: int, message: str) -> None:
-            from .slices import case_slice
-
             (_, case), = case_slice(sweep, i, i + 1)
             result = failed_result(case_key(base.inputs_sha256, case, options.as_dict()), case, Status.ERROR, message)
             result.case_index = i

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from .cases import Case, Samples, Sweep, format_value, param_value
 from .changes import with_value
-from .spec import Case, Sweep, _format, _param_value, _Samples
 
 _LHS_CACHE: dict[tuple, np.ndarray] = {}
 
 
-def _unit_rows(samples: _Samples, start: int, stop: int) -> np.ndarray:
+def _unit_rows(samples: Samples, start: int, stop: int) -> np.ndarray:
     d = len(samples.parameters)
     if samples.method == "random":
         bits = np.random.default_rng(samples.seed).bit_generator
-        bits.advance(start * d)  # one 64-bit draw per double, row by row
+        bits.advance(start * d)  # type: ignore[attr-defined]  # PCG64: one 64-bit draw per double
         return np.random.Generator(bits).random((stop - start, d))
     key = (samples.seed, samples.count, samples.method, d)
     if key not in _LHS_CACHE:
@@ -30,7 +30,7 @@ def _unit_rows(samples: _Samples, start: int, stop: int) -> np.ndarray:
     return _LHS_CACHE[key][start:stop]
 
 
-def _sample_cases(samples: _Samples, start: int, stop: int) -> list[Case]:
+def _sample_cases(samples: Samples, start: int, stop: int) -> list[Case]:
     u = _unit_rows(samples, start, stop)
     columns = [p.values(u[:, j]) for j, p in enumerate(samples.parameters)]
     width = max(4, len(str(samples.count - 1)))
@@ -38,7 +38,7 @@ def _sample_cases(samples: _Samples, start: int, stop: int) -> list[Case]:
     for row, i in enumerate(range(start, stop)):
         params, changes = [], []
         for p, col in zip(samples.parameters, columns):
-            params.append((p.name, _param_value(col[row])))
+            params.append((p.name, param_value(col[row])))
             changes += [with_value(c, col[row]) for c in p.changes]
         cases.append(Case(f"sample-{i:0{width}d}", tuple(params), tuple(changes), "sample"))
     return cases
@@ -52,7 +52,7 @@ def _grid_case(sweep: Sweep, j: int) -> Case:
     combo.reverse()
     params = tuple(kv for point in combo for kv in point.params)
     changes = tuple(c for point in combo for c in point.changes)
-    return Case("grid-" + ",".join(f"{k}={_format(v)}" for k, v in params), params, changes, "grid")
+    return Case("grid-" + ",".join(f"{k}={format_value(v)}" for k, v in params), params, changes, "grid")
 
 
 def case_slice(sweep: Sweep, start: int, stop: int) -> list[tuple[int, Case]]:
@@ -97,5 +97,5 @@ def parameter_types(sweep: Sweep) -> dict[str, str]:
     if sweep.samples:
         for p in sweep.samples.parameters:
             for v in (p.choices if p.distribution == "discrete" else (0.0,)):
-                see(p.name, _param_value(v))
+                see(p.name, param_value(v))
     return {name: "float" if kinds == {"float"} else "string" for name, kinds in values.items()}

@@ -21,15 +21,16 @@ import pyarrow as pa
 
 from ..errors import InputError
 from ..explain import explain_infeasible
+from ..location import resolve
 from ..model import build_model
 from ..model.params import param_groups, point_at, structure_key, update_params
 from ..results import extract_tables
 from ..scenario import Scenario
-from ..solve import SolveOptions, Status, new_solver, solve_model
-from .changes import apply_changes
+from ..solver import SolveOptions, Status, new_solver, solve_model
+from .apply import apply_changes
+from .cases import Case, Sweep, scenario_id
 from .push import NotPolynomial, ParameterPush, param_vector
 from .slices import case_slice
-from .spec import Case, Sweep, scenario_id
 from .store import LONG_TABLES, ack, read_commit, write_batch
 
 # the summary's KPI columns (results.extract_tables' kpis), present in every part even when no case of a
@@ -178,7 +179,8 @@ def to_frames(results: list[CaseResult], parameter_names: tuple[str, ...]) -> di
     """Summary rows and long tables (with case_index, scenario_id and case_key columns) of a batch."""
     rows = []
     for r in results:
-        row = {"case_index": r.case_index, "scenario_id": r.scenario_id, "case_key": r.case_key, "case": r.name}
+        row: dict[str, object] = {"case_index": r.case_index, "scenario_id": r.scenario_id, "case_key": r.case_key,
+                                  "case": r.name}
         # the ``case`` parameter of named cases is their name: the ``case`` column already holds it
         row.update({p: _param_value(r.params.get(p)) for p in parameter_names if p != "case"})
         row.update(status=r.status, objective=r.objective, bound=r.bound, gap=r.gap, solve_seconds=r.solve_seconds,
@@ -237,8 +239,6 @@ class SweepWorker:
     """Body of a sweep's Ray actor (see the module docstring); a plain loop can drive it too."""
 
     def __init__(self, context: SweepContext):
-        from ..location import resolve
-
         self.context = context
         self.location = resolve(context.out)
         self.solver = CaseSolver(context.base, SolveOptions(**context.options), str(context.sweep.path),
