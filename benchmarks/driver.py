@@ -104,20 +104,23 @@ def old_checkout(ref: str, folder: Path) -> Path:
 
 
 def cpu_rows(code: dict[str, Path], kind: str, lengths: tuple[int, int], workers: int, folder: Path) -> list[dict]:
+    """Both lengths for every code version, interleaved (new short, old short, new long, old long) so that
+    the machine's load falls on both alike."""
     make = tiny_sweep if kind == "tiny" else base_sweep
+    runs: dict[str, dict[int, dict]] = {label: {} for label in code}
+    for n in lengths:
+        for label, root in code.items():
+            runs[label][n] = measure(root, make(folder, n), folder / f"out-{label}-{kind}-{n}", workers)
     rows = []
-    for label, root in code.items():
-        runs = {}
-        for n in lengths:
-            runs[n] = measure(root, make(folder, n), folder / f"out-{label}-{kind}-{n}", workers)
-        a, b = lengths
-        per = (runs[b]["cpu_s"] - runs[a]["cpu_s"]) / (b - a)
+    a, b = lengths
+    for label, r in runs.items():
+        per = (r[b]["cpu_s"] - r[a]["cpu_s"]) / (b - a)
         rows.append({"code": label, "scenario": kind, "lengths": f"{a}/{b}", "workers": workers,
-                     "driver_cpu_s": f"{runs[a]['cpu_s']:.2f}/{runs[b]['cpu_s']:.2f}",
+                     "driver_cpu_s": f"{r[a]['cpu_s']:.2f}/{r[b]['cpu_s']:.2f}",
                      "driver_ms_per_scenario": 1000 * per,
-                     "steady_scen_per_s": runs[b]["steady_scen_per_s"],
-                     "wall_s_long": runs[b]["wall_s"], "driver_peak_mb_long": runs[b]["rss_peak_mb"],
-                     "statuses": json.dumps(runs[b]["counts"])})
+                     "steady_scen_per_s": r[b]["steady_scen_per_s"],
+                     "wall_s_long": r[b]["wall_s"], "driver_peak_mb_long": r[b]["rss_peak_mb"],
+                     "statuses": json.dumps(r[b]["counts"])})
     return rows
 
 

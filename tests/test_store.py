@@ -23,7 +23,7 @@ from tiny import TinyCase
 import optimizer
 from optimizer.io import write_scenario
 from optimizer.location import resolve
-from optimizer.solve import SolveOptions
+from optimizer.solver import SolveOptions
 from optimizer.sweep import dataset
 from optimizer.sweep.compaction import compact
 from optimizer.sweep.runner import solve_in_process
