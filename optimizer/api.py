@@ -75,7 +75,8 @@ def solve(
         write_mps(solver, mps_path)
         timings["mps_seconds"] = time.perf_counter() - t
 
-    lp_objective, dual_values = None, {}
+    lp_objective: float | None = None
+    dual_values: dict = {}
     t = time.perf_counter()
     if duals and outcome.status.has_solution:
         lp_objective, dual_values = fixed_lp_duals(m, solver, options)

@@ -9,6 +9,7 @@ the baseline case (``base`` if the sweep has one, else its first scenario with a
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -260,7 +261,7 @@ def build_report(result: Review, title: str, other: Review | None = None, baseli
         lambda: _landed(page, result, key),
     ]
     if key is None:  # no plan: each single-plan section says so (charts of empty tables only confuse)
-        builders[2:] = [lambda i=i, t=t: page.section(i, t, _note("No plan to show: no solution."))
+        builders[2:] = [functools.partial(page.section, i, t, _note("No plan to show: no solution."))
                         for i, t in PLAN_SECTIONS]
     ids = list(SWEEP_SECTIONS if data.is_sweep else SOLVE_SECTIONS)
     if data.is_sweep:
