@@ -53,6 +53,8 @@ def solve(
     adds the LP re-solve with the integer decisions fixed, which prices capacity and demand
     (``capacity.marginal_value_usd_per_kwh``).
     """
+    from .sweep.spec import scenario_id
+
     wall0 = time.perf_counter()
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(default_scenario() if scenario is None else scenario)
@@ -104,6 +106,7 @@ def solve(
         "why_infeasible": why,
         "lp_conflict": conflict,
         "inputs_sha256": scenario.inputs_sha256,
+        "scenario_id": scenario_id(scenario, options.as_dict()),
         "warnings": [str(w) for w in scenario.warnings],
         "options": options.as_dict(),
         "model_size": {"variables": m.nvariables(), "constraints": m.nconstraints()},
