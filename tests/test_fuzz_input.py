@@ -31,8 +31,15 @@ from optimizer.limits import CASES
 from optimizer.sweep.changes import apply_changes
 from optimizer.sweep.spec import load_sweep
 
-FUZZ = settings(max_examples=120, derandomize=True, deadline=timedelta(seconds=10), database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+def fuzz(examples: int):
+    """Derandomized (the same examples on every run), no example database, a deadline of 10 s per example
+    (a load takes well under a second: a slower one is an unbounded run)."""
+    return settings(max_examples=examples, derandomize=True, deadline=timedelta(seconds=10), database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+FAST, LONG = 25, 400  # examples per test in the fast tier, and in the slow tier (pytest -m slow)
 MESSAGE_BOUND = 20_000  # characters of an error message
 
 WHERE_KEYS = ["plant.region", "assembly.region", "plant.country", "year", "plant", "model", "x.y.z"]
@@ -155,41 +162,70 @@ def check_sweep_text(text: str, base: Path) -> None:
                 assert exc.problems and len(exc.render()) < MESSAGE_BOUND
 
 
-@FUZZ
-@given(body=mutated_sweep())
-def test_fuzzed_sweep_files_load_or_are_refused(body, base_folder):
-    check_sweep_text(dump({"base": str(base_folder), **body}), base_folder)
-
-
-@FUZZ
-@given(text=st.one_of(st.text(max_size=200), st.sampled_from([
-    "base: {b}\naxes: [1, 2", "base: {b}\naxes:\n  t: {{values: {{CN, JP}}, change: 1}}", "{{{{", "- - - -",
-    "base: {b}\n? [a, b]\n: 1", "base: {b}\naxes: !!python/object:os.system {{}}", "base: {b}\n\t x: 1",
-    "base: {b}\ncases: !!set {{a, b}}", "base: {b}\nname: !!binary aGVsbG8=", "base: {b}\nsamples: {{count: 1e9}}",
-])))
-def test_fuzzed_sweep_text_loads_or_is_refused(text, base_folder):
-    check_sweep_text(text.replace("{b}", str(base_folder)) if "{b}" in text else text, base_folder)
+def sweep_text_examples():
+    return st.one_of(st.text(max_size=200), st.sampled_from([
+        "base: {b}\naxes: [1, 2", "base: {b}\naxes:\n  t: {{values: {{CN, JP}}, change: 1}}", "{{{{", "- - - -",
+        "base: {b}\n? [a, b]\n: 1", "base: {b}\naxes: !!python/object:os.system {{}}", "base: {b}\n\t x: 1",
+        "base: {b}\ncases: !!set {{a, b}}", "base: {b}\nname: !!binary aGVsbG8=",
+        "base: {b}\nsamples: {{count: 1e9}}", "0: {{{{}}}}"]))
 
 
 settings_keys = st.sampled_from(["name", "description", "start_year", "end_year", "discount_rate",
                                  "investment_cost", "economic_life_years", "demand", "unserved_penalty_usd_per_kwh",
                                  "total_budget_musd", "single_sourcing", "fx", "sources", "discount_rat", "<<"])
+settings_changes = st.dictionaries(settings_keys, st.one_of(
+    values, st.dictionaries(st.sampled_from(["JPY", "USD", ""]), scalars, max_size=2)), max_size=4)
 
 
-@FUZZ
-@given(changes=st.dictionaries(settings_keys, st.one_of(values, st.dictionaries(st.sampled_from(["JPY", "USD", ""]),
-                                                                              scalars, max_size=2)), max_size=4),
-       dropped=st.lists(settings_keys, max_size=2))
-def test_fuzzed_scenario_yaml_loads_or_is_refused(changes, dropped, base_folder):
-    config = yaml.safe_load((base_folder / "scenario.yaml").read_text())
+def check_scenario_yaml(changes: dict, dropped: list, base: Path) -> None:
+    config = yaml.safe_load((base / "scenario.yaml").read_text())
     config.update(changes)
     for key in dropped:
         config.pop(key, None)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "case"
-        shutil.copytree(base_folder, folder)
+        shutil.copytree(base, folder)
         (folder / "scenario.yaml").write_text(dump(config), encoding="utf-8")
         try:
             load_scenario(folder)
         except InputError as exc:
             assert exc.problems and len(exc.render()) < MESSAGE_BOUND
+
+
+@fuzz(FAST)
+@given(body=mutated_sweep())
+def test_fuzzed_sweep_files_load_or_are_refused(body, base_folder):
+    check_sweep_text(dump({"base": str(base_folder), **body}), base_folder)
+
+
+@fuzz(FAST)
+@given(text=sweep_text_examples())
+def test_fuzzed_sweep_text_loads_or_is_refused(text, base_folder):
+    check_sweep_text(text.replace("{b}", str(base_folder)), base_folder)
+
+
+@fuzz(FAST)
+@given(changes=settings_changes, dropped=st.lists(settings_keys, max_size=2))
+def test_fuzzed_scenario_yaml_loads_or_is_refused(changes, dropped, base_folder):
+    check_scenario_yaml(changes, dropped, base_folder)
+
+
+@pytest.mark.slow
+@fuzz(LONG)
+@given(body=mutated_sweep())
+def test_fuzzed_sweep_files_long(body, base_folder):
+    check_sweep_text(dump({"base": str(base_folder), **body}), base_folder)
+
+
+@pytest.mark.slow
+@fuzz(LONG)
+@given(text=sweep_text_examples())
+def test_fuzzed_sweep_text_long(text, base_folder):
+    check_sweep_text(text.replace("{b}", str(base_folder)), base_folder)
+
+
+@pytest.mark.slow
+@fuzz(LONG)
+@given(changes=settings_changes, dropped=st.lists(settings_keys, max_size=2))
+def test_fuzzed_scenario_yaml_long(changes, dropped, base_folder):
+    check_scenario_yaml(changes, dropped, base_folder)

@@ -33,9 +33,10 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, model_validator
 
-from ..config import NAME_PATTERN, name_message
+from ..config import NAME_MAX, NAME_PATTERN, name_message
 from ..errors import InputError, Problem
 from ..scenario import Scenario
+from .bounds import case_count_problems, sample_draw_problems, where_problems
 from .changes import (
     CHOICE_SETTINGS,
     VALUE_FIELD,
@@ -64,7 +65,6 @@ RESERVED_PARAMETERS = frozenset({
 
 CASE_PARAMETER = "case"
 EVENTS = ("outage", "delay", "budget_cut")
-MAX_SAMPLES = 10_000_000
 
 
 def scenario_id(scenario: Scenario, options: dict) -> str:
@@ -259,7 +259,7 @@ class _Strict(BaseModel):
 class SweepFile(_Strict):
     """Top level of a sweep file; the sections are validated one by one below."""
 
-    name: str | None = Field(default=None, pattern=NAME_PATTERN)
+    name: str | None = Field(default=None, max_length=NAME_MAX, pattern=NAME_PATTERN)
     description: str = ""
     base: str = Field(min_length=1)
     include_base: StrictBool = True
@@ -281,13 +281,13 @@ class AxisModel(_Strict):
 
 
 class CaseModel(_Strict):
-    name: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(max_length=NAME_MAX, pattern=NAME_PATTERN)
     description: str = ""
     changes: list[Any] = Field(min_length=1)
 
 
 class SamplesModel(_Strict):
-    count: StrictInt = Field(ge=1, le=MAX_SAMPLES)
+    count: StrictInt = Field(ge=1)  # bounded by the case and draw limits (optimizer.sweep.bounds)
     seed: StrictInt = Field(ge=0)
     method: Literal["lhs", "random"] = "lhs"
     parameters: dict[str, Any] = Field(min_length=1)
@@ -455,7 +455,7 @@ class _Loader:
                     self.problem(column, "unknown-key", f"unknown key '{last}'{_hint(last, cls.model_fields)}")
                 elif err["type"] == "missing":
                     self.problem(column, "missing-key", f"'{last}' is required")
-                elif err["type"] == "string_pattern_mismatch" and last == "name":
+                elif err["type"] in ("string_pattern_mismatch", "string_too_long") and last == "name":
                     self.problem(column, "name", name_message(err["input"]))
                 else:
                     self.problem(column, "value", err["msg"].removeprefix("Value error, "))
@@ -532,6 +532,11 @@ class _Loader:
         else:
             self.problem(path, "missing-key", "a change needs 'table' and 'column', 'setting', or 'event'")
             return None
+        if cls is TableChangeModel and "where" in raw:
+            bad_filter = where_problems(raw["where"], f"{path}.where", self.file)
+            if bad_filter:
+                self.problems += bad_filter
+                return None
         m = self.model(cls, raw, path)
         if m is None:
             return None
@@ -711,6 +716,10 @@ class _Loader:
                 params.append(p)
         if len(params) != len(m.parameters):
             return None
+        too_many = sample_draw_problems(m.count, len(params), self.file)
+        if too_many:
+            self.problems += too_many
+            return None
         return _Samples(m.count, m.seed, m.method, tuple(params))
 
     def parameter_name(self, name: object, path: str, seen: dict[str, str]) -> None:
@@ -823,6 +832,7 @@ def load_sweep(path: str | Path) -> Sweep:
         if total == 0:
             ld.problem(None, "empty", "the sweep has no cases: add axes, zip, cases or samples, "
                                       "or set include_base: true")
+        ld.problems += case_count_problems(total, ld.file)  # counted, not built
     if ld.problems:
         raise InputError(ld.problems)
     assert top is not None
