@@ -17,7 +17,7 @@ from .solve import SolveOptions, Status, fixed_lp_duals, solve_model, write_mps
 DEFAULT_SCENARIO = Path("scenarios/base")
 """The default scenario as the command line shows it: ``scenarios/base`` where it exists under the current
 folder, else the base case packaged with the library (:data:`PACKAGED_BASE`)."""
-PACKAGED_BASE = Path(__file__).resolve().parent / "base_case"
+PACKAGED_BASE = Path(__file__).resolve().parent / "scenarios" / "base"
 
 
 def default_scenario() -> Path:
@@ -54,6 +54,7 @@ def solve(
     (``capacity.marginal_value_usd_per_kwh``).
     """
     from .sweep.spec import scenario_id
+    from .unserved import unserved_summary
 
     wall0 = time.perf_counter()
     if not isinstance(scenario, Scenario):
@@ -93,6 +94,8 @@ def solve(
 
     manifest = {
         "scenario": scenario.name,
+        "description": scenario.config.description,
+        "settings": scenario.config.model_dump(mode="json", exclude={"sources", "name", "description"}),
         "source": _absolute(scenario.origin),
         "status": outcome.status.value,
         "termination": outcome.termination,
@@ -105,6 +108,7 @@ def solve(
         "lp_fixed_objective": lp_objective,
         "why_infeasible": why,
         "lp_conflict": conflict,
+        "unserved": unserved_summary(tables["unmet"], tables["costs"], scenario.config.unserved_penalty_usd_per_kwh),
         "inputs_sha256": scenario.inputs_sha256,
         "scenario_id": scenario_id(scenario, options.as_dict()),
         "warnings": [str(w) for w in scenario.warnings],

@@ -78,3 +78,22 @@ def test_a_solve_does_not_overwrite_another_scenario_of_the_same_name(tmp_path):
     assert run("solve", str(first), "--threads", "1", cwd=tmp_path).returncode == 0  # the same scenario again
     assert run("solve", str(second), "--threads", "1", "--overwrite", cwd=tmp_path).returncode == 0
     assert manifest(out)["objective"] == pytest.approx(250)
+
+
+def test_an_optimal_solve_that_leaves_demand_unserved_says_so(tmp_path):
+    """Soft demand at a $50/kWh penalty under $101/kWh cells: all 5 GWh (100,000 vehicles of 50 kWh) go
+    unserved, at 5 GWh x $50/kWh = $250M (discount rate 0, so nominal = discounted)."""
+    folder = tiny_folder(tmp_path)
+    proc = run("solve", str(folder), "--threads", "1", "--set", "demand=soft",
+               "--set", "unserved_penalty_usd_per_kwh=50", "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    text = " ".join(proc.stdout.split())
+    assert ("Unserved demand: 5.00 GWh of demand unserved (100,000 vehicles, 100.0 % of demand) at the $50/kWh "
+            "penalty, $250M discounted: A1 M 5.00 GWh (2026)") in text
+    u = manifest(tmp_path / "out")["unserved"]
+    assert u["gwh"] == pytest.approx(5) and u["vehicles"] == pytest.approx(100_000)
+    assert u["penalty_musd_discounted"] == pytest.approx(250)
+    assert u["where"] == [{"assembly": "A1", "model": "M", "gwh": pytest.approx(5), "vehicles": pytest.approx(1e5),
+                           "years": "2026"}]
+    served = run("solve", str(folder), "--threads", "1", "--json", "--out", str(tmp_path / "served"))
+    assert json.loads(served.stdout)["unserved"] is None
