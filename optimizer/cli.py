@@ -16,13 +16,21 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .api import default_scenario
+from .api import PACKAGED_BASE, default_scenario, load_results
 from .api import solve as solve_scenario
+from .audit import audit_result
+from .audit_sweep import audit_sweep, resolve_source
 from .errors import InputError
+from .export import export_results
 from .io import load_scenario, write_scenario
 from .outpath import check_output_file, check_output_folder
+from .overrides import other_scenario_in, override_scenario
+from .report import write_report
 from .results import SolveResult
-from .solve import SolveOptions
+from .robust.run import run_robust
+from .solver import SolveOptions
+from .sweep.runner import run_sweep
+from .unserved import unserved_sentence
 
 EXIT_OK, EXIT_INPUT, EXIT_NO_SOLUTION = 0, 2, 3
 SOLVE_TIME_LIMIT = 600.0
@@ -72,8 +80,6 @@ def solve(
                                                                 "the result folder holds.")] = False,
 ) -> None:
     """Solve one scenario and write its result tables (parquet) and manifest.json."""
-    from .overrides import other_scenario_in, override_scenario
-
     try:
         if log is not None:
             check_output_file(log, "--log")
@@ -125,8 +131,6 @@ def init(
     """Copy the packaged base case into TARGET as a starting point for a scenario of your own."""
     import shutil
 
-    from .api import PACKAGED_BASE
-
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         err.print(f"error: {target} already exists and is not an empty folder: give a new folder",
                   markup=False, highlight=False)
@@ -160,8 +164,6 @@ def sweep(
         TimeElapsedColumn,
         TimeRemainingColumn,
     )
-
-    from .sweep.runner import run_sweep
 
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), TextColumn("ETA"),
@@ -210,8 +212,6 @@ def export(
 ) -> None:
     """Write a scenario, or a result's tables, as one .xlsx workbook or a folder of CSV files."""
     if (source / "manifest.json").is_file() or (source / "sweep.json").is_file():
-        from .export import export_results
-
         try:
             written = export_results(source, target)
         except ValueError as exc:
@@ -235,9 +235,6 @@ def audit(
 ) -> None:
     """Recompute every constraint family from the written tables (every scenario of a sweep); exit 1 if any
     is violated."""
-    from .audit import audit_result
-    from .results import load_results
-
     if (results_dir / "sweep.json").is_file():
         _audit_sweep(results_dir, scenario)
     try:
@@ -258,15 +255,11 @@ def audit(
 
 
 def _recorded_source(manifest: dict, results_dir: Path) -> Path:
-    from .audit_sweep import resolve_source
-
     return resolve_source(str(manifest.get("source_path") or manifest["source"]), results_dir)
 
 
 def _audit_sweep(results_dir: Path, scenario: Path | None) -> None:
     """Audit every scenario of a sweep folder; one line per case, then the families with violations."""
-    from .audit_sweep import audit_sweep
-
     if scenario is not None:
         err.print("error: a sweep folder is audited against its own sweep file: give no SCENARIO",
                   markup=False, highlight=False)
@@ -316,8 +309,6 @@ def robust(
                                                       "[default: equal].")] = None,
 ) -> None:
     """One build plan for many futures: the regret matrix of a sweep's plans and a two-stage stochastic plan."""
-    from .robust.run import run_robust
-
     try:
         run = run_robust(sweep_file, out_dir, address=address, workers=workers, time_limit=time_limit, regret=regret,
                          stochastic=stochastic, decision_year=decision_year, cvar_weight=cvar_weight,
@@ -366,8 +357,6 @@ def report(
     """Write one self-contained HTML report that opens with no network: overview (status, gap, settings),
     KPIs, demand against capacity, build plan, sourcing, costs, utilisation, marginal value of capacity,
     landed cost; for a sweep also distributions, build frequency and the tornado."""
-    from .report import write_report
-
     for folder in (results_dir, compare):
         if folder is not None and not (folder / "manifest.json").is_file() and not (folder / "sweep.json").is_file():
             err.print(f"error: {folder} is not a result folder (no manifest.json or sweep.json): give a folder "
@@ -436,8 +425,6 @@ def _print_summary(result: SolveResult, target: Path) -> None:
             out.print(grid)
 
     if m.get("unserved"):
-        from .unserved import unserved_sentence
-
         out.print(f"[bold yellow]Unserved demand:[/] {escape(unserved_sentence(m['unserved']))}", soft_wrap=True)
     kpis = Table("KPI", "value", "unit", title="KPIs")
     for k in result.kpis.itertuples(index=False):

@@ -17,17 +17,19 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
+from .api import load_results
+from .files import atomic_write
 from .report_parts import (
     MONEY_AXIS,
     comparison,
     demand_capacity,
     explanation,
+    html_table,
     kpi_label,
     marginal_value,
     overview,
     sourcing_by_year,
 )
-from .results import atomic_write, load_results
 from .review import Review, ReviewData
 
 SOLVE_SECTIONS = ("overview", "kpis", "demand", "build-plan", "sourcing", "costs", "utilisation", "marginal-value",
@@ -50,14 +52,6 @@ table.meta-table th { text-align: left; } table.meta-table td { text-align: left
 p.alert { background: #fff4e5; border-left: 4px solid #f2994a; padding: 0.5em 0.8em; }
 div.scroll { overflow-x: auto; max-width: 100%; }
 """
-
-
-def _table(frame: pd.DataFrame, digits: int = 2) -> str:
-    """A DataFrame as an HTML table (numbers with thousands separators, NaN as a dash)."""
-    if not len(frame):
-        return '<p class="note">(no rows)</p>'
-    return frame.to_html(index=False, classes="data", border=0, na_rep="-",
-                         float_format=lambda v: f"{v:,.{digits}f}")
 
 
 class _Page:
@@ -112,7 +106,7 @@ def _kpis(page: _Page, result: Review, data: ReviewData, key: str | None) -> Non
     parts = []
     if data.is_sweep:
         counts = data.summary["status"].value_counts().rename_axis("status").reset_index(name="scenarios")
-        parts += [_note(f"{len(data.summary)} scenarios by status:"), _table(counts)]
+        parts += [_note(f"{len(data.summary)} scenarios by status:"), html_table(counts)]
     if key is None:
         page.section("kpis", "Key figures", *parts, _note("No scenario has a solution."))
         return
@@ -124,7 +118,7 @@ def _kpis(page: _Page, result: Review, data: ReviewData, key: str | None) -> Non
         kpis = kpis.assign(**{f"sweep {c}": [dist[c].get(k) for k in data.kpis] for c in ("p5", "p50", "p95")})
         parts.append(_note(f"Case {row['case']} (the baseline), with the 5th, 50th and 95th percentile of each "
                            "KPI across the scenarios with a solution."))
-    page.section("kpis", "Key figures", *parts, _table(kpis, 3))
+    page.section("kpis", "Key figures", *parts, html_table(kpis, 3))
 
 
 def _build_plan(page: _Page, data: ReviewData, key: str | None) -> None:
@@ -139,7 +133,7 @@ def _build_plan(page: _Page, data: ReviewData, key: str | None) -> None:
     table = builds[["plant", "kind", "start_year", "count", "gwh", "online_year", "cash_musd"]] if len(builds) \
         else pd.DataFrame()
     page.section("build-plan", "Capacity build plan", page.chart(fig, "chart-build-plan"),
-                 _note("Builds started (openings and expansion steps), cash in $M nominal:"), _table(table))
+                 _note("Builds started (openings and expansion steps), cash in $M nominal:"), html_table(table))
 
 
 def _sourcing(page: _Page, data: ReviewData, key: str | None) -> None:
@@ -174,7 +168,7 @@ def _costs(page: _Page, data: ReviewData, key: str | None) -> None:
     totals = costs.pivot_table(index="category", values=["nominal_musd", "discounted_musd"], aggfunc="sum",
                                sort=False).reset_index() if len(costs) else pd.DataFrame()
     page.section("costs", "Cost breakdown", page.chart(fig, "chart-costs"), page.chart(parts, "chart-cost-parts"),
-                 _note("Totals over the horizon (the discounted column sums to the objective):"), _table(totals))
+                 _note("Totals over the horizon (the discounted column sums to the objective):"), html_table(totals))
 
 
 def _utilisation(page: _Page, data: ReviewData, key: str | None) -> None:
@@ -195,7 +189,7 @@ def _landed(page: _Page, result: Review, key: str | None) -> None:
     landed.columns = [c.replace("_usd_per_kwh", "").replace("_musd", " $M").replace("_", " ") for c in landed.columns]
     page.section("landed-cost", "Landed cost by lane",
                  _note("Volume-weighted over the horizon, parts and landed cost in $/kWh nominal; cost in $M "
-                       "nominal."), f'<div class="scroll">{_table(landed)}</div>')
+                       "nominal."), f'<div class="scroll">{html_table(landed)}</div>')
 
 
 def _distributions(page: _Page, result: Review, data: ReviewData) -> None:
@@ -205,7 +199,7 @@ def _distributions(page: _Page, result: Review, data: ReviewData) -> None:
     fig.update_layout(title="Total cost across scenarios ($M, discounted)", height=300, xaxis_title="$M",
                       xaxis=MONEY_AXIS)
     page.section("distributions", "Distributions across scenarios", page.chart(fig, "chart-distributions"),
-                 _table(result.distributions(), 3))
+                 html_table(result.distributions(), 3))
 
 
 def _build_frequency(page: _Page, result: Review) -> None:
@@ -223,7 +217,7 @@ def _build_frequency(page: _Page, result: Review) -> None:
         parts.append(page.chart(fig, "chart-build-frequency"))
     else:
         parts.append(_note("No scenario builds anything."))
-    page.section("build-frequency", "Build frequency", *parts, _table(freq, 3))
+    page.section("build-frequency", "Build frequency", *parts, html_table(freq, 3))
 
 
 def _tornado(page: _Page, result: Review) -> None:
@@ -247,7 +241,7 @@ def _tornado(page: _Page, result: Review) -> None:
         parts.append(_note("No numeric swept parameter takes two or more values."))
     if len(flat):
         parts.append(_note("Not drawn, as they do not move the total cost: " + ", ".join(flat["parameter"]) + "."))
-    page.section("tornado", "Sensitivity (tornado)", *parts, _table(tornado))
+    page.section("tornado", "Sensitivity (tornado)", *parts, html_table(tornado))
 
 
 def build_report(result: Review, title: str, other: Review | None = None, baseline: str | None = None) -> str:

@@ -121,7 +121,7 @@ def demand_capacity(page: _Page, data: ReviewData, key: str | None, penalty: flo
         parts.insert(0, f'<p class="alert">{_esc(unserved_sentence(u, shown=8))}</p>')
     else:
         parts.insert(0, _note("Every demand is served."))
-    parts.append(_table(by_year.rename(columns={"demand_gwh": "demand GWh", "served_gwh": "served GWh",
+    parts.append(html_table(by_year.rename(columns={"demand_gwh": "demand GWh", "served_gwh": "served GWh",
                                                 "unmet_gwh": "unserved GWh", "available_gwh": "available GWh"})))
     page.section("demand", "Demand against capacity", *parts)
 
@@ -145,7 +145,7 @@ def marginal_value(page: _Page, data: ReviewData, key: str | None) -> None:
     page.section("marginal-value", "Marginal value of capacity", page.chart(fig, "chart-marginal-value"),
                  _note("What one more kWh/yr of available capacity at a plant would save in that year, from the LP "
                        "with the build plan fixed; 0 where capacity is slack. Largest values:"),
-                 _table(top.rename(columns={col: "$/kWh"})))
+                 html_table(top.rename(columns={col: "$/kWh"})))
 
 
 def sourcing_by_year(page: _Page, data: ReviewData, key: str | None) -> str:
@@ -196,11 +196,13 @@ def comparison(page: _Page, result: Review, other: Review, name: str, other_name
         b = r.review_data().table("builds")
         builds.append(b.assign(result=label)[["result", "plant", "kind", "start_year", "count", "gwh", "cash_musd"]]
                       if len(b) else pd.DataFrame(columns=["result"]))
-    page.section("compare", f"{name} against {other_name}", _table(kpis, 3), _table(costs),
-                 _note("Builds of each:"), _table(pd.concat(builds, ignore_index=True)))
+    page.section("compare", f"{name} against {other_name}", html_table(kpis, 3), html_table(costs),
+                 _note("Builds of each:"), html_table(pd.concat(builds, ignore_index=True)))
 
 
-def _table(frame: pd.DataFrame, digits: int = 2) -> str:
-    from .report import _table as table
-
-    return table(frame, digits)
+def html_table(frame: pd.DataFrame, digits: int = 2) -> str:
+    """A DataFrame as an HTML table (numbers with thousands separators, NaN as a dash)."""
+    if not len(frame):
+        return '<p class="note">(no rows)</p>'
+    return frame.to_html(index=False, classes="data", border=0, na_rep="-",
+                         float_format=lambda v: f"{v:,.{digits}f}")

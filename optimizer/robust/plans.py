@@ -18,7 +18,7 @@ import pyomo.environ as pyo
 
 from ..model import build_model
 from ..scenario import Scenario
-from ..solve import SolveOptions, SolveOutcome, Status, new_solver, solve_model
+from ..solver import SolveOptions, SolveOutcome, Status, new_solver, solve_model
 
 KINDS = ("opening", "step")
 PLAN_COLUMNS = ["plan", "plant", "kind", "start_year", "count"]

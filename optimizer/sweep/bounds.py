@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from ..errors import Problem
@@ -23,6 +24,25 @@ def case_count_problems(total: int, file: str) -> list[Problem]:
     if total <= CASES.value:
         return []
     return [Problem(file, None, None, "limit", CASES.exceeded(f"the sweep defines {total:,} cases"))]
+
+
+def declared_case_count(raw: Mapping) -> int:
+    """The cases a sweep file's top-level mapping declares, from the lengths of its lists alone (nothing
+    checked, nothing built): base + product of the axes' and zip groups' lengths + named cases + samples.
+    Parts that are not well-formed count as empty (the full checks report them)."""
+    def length(axis: object) -> int:
+        values = axis.get("values") if isinstance(axis, Mapping) else None
+        return len(values) if isinstance(values, list) else 0
+
+    lengths = [length(a) for a in raw["axes"].values()] if isinstance(raw.get("axes"), Mapping) else []
+    if isinstance(raw.get("zip"), list):
+        lengths += [max(map(length, g.values()), default=0) for g in raw["zip"] if isinstance(g, Mapping)]
+    grid = math.prod(n for n in lengths if n) if any(lengths) else 0
+    named = len(raw["cases"]) if isinstance(raw.get("cases"), list) else 0
+    samples = raw.get("samples")
+    count = samples.get("count") if isinstance(samples, Mapping) else None
+    drawn = count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 0
+    return int(raw.get("include_base", True) is not False) + grid + named + drawn
 
 
 def sample_draw_problems(count: int, parameters: int, file: str) -> list[Problem]:
