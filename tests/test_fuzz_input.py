@@ -28,7 +28,7 @@ from tiny import TinyCase
 from optimizer.errors import InputError
 from optimizer.io import load_scenario, write_scenario
 from optimizer.limits import CASES
-from optimizer.sweep.changes import apply_changes
+from optimizer.sweep.apply import apply_changes
 from optimizer.sweep.spec import load_sweep
 
 
