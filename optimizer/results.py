@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyomo.environ as pyo
 
 from .files import atomic_write
+from .model.context import FIRST_STAGE, SourcingModel
 from .model.objective import COST_CATEGORIES
 from .review import Review, ReviewData, solve_review_data
 from .solver import SolveOutcome, Status
@@ -112,7 +112,7 @@ def _dual(duals: dict, con, key) -> float:
     return float(duals.get(con[key], float("nan")))
 
 
-def extract_tables(m: pyo.ConcreteModel, outcome: SolveOutcome, duals: dict,
+def extract_tables(m: SourcingModel, outcome: SolveOutcome, duals: dict,
                    lp_objective: float | None) -> dict[str, pd.DataFrame]:
     """Read the incumbent out of the model into the result tables."""
     if not outcome.status.has_solution:
@@ -138,13 +138,13 @@ def extract_tables(m: pyo.ConcreteModel, outcome: SolveOutcome, duals: dict,
         production[p, t] = production.get((p, t), 0.0) + q
 
     rows = []
-    for var, kind, gwh_of, cash_of in ((m.open, "opening", "opening_gwh", "opening_cost"),
-                                       (m.steps, "step", "step_gwh", "step_cost")):
-        for (p, y), val in var.extract_values().items():
+    for decision in FIRST_STAGE:
+        for (p, y), val in decision.of(m).extract_values().items():
             n = int(round(val or 0.0))
             if n > 0:
                 pl = d.plants[p]
-                rows.append((p, kind, y, n, n * getattr(pl, gwh_of), y + pl.lead, n * getattr(pl, cash_of)))
+                rows.append((p, decision.kind, y, n, n * getattr(pl, decision.gwh), y + pl.lead,
+                             n * getattr(pl, decision.cash)))
     builds = pd.DataFrame(rows, columns=COLUMNS["builds"])
 
     capacity = _capacity_table(m, builds, production, duals)
@@ -162,7 +162,7 @@ def extract_tables(m: pyo.ConcreteModel, outcome: SolveOutcome, duals: dict,
     return {"flows": flows, "builds": builds, "capacity": capacity, "costs": costs, "unmet": unmet, "kpis": kpis}
 
 
-def _capacity_table(m: pyo.ConcreteModel, builds: pd.DataFrame, production: dict, duals: dict) -> pd.DataFrame:
+def _capacity_table(m: SourcingModel, builds: pd.DataFrame, production: dict, duals: dict) -> pd.DataFrame:
     """Per plant and year, from the builds (the same delivery rules as the model's capacity rows):
     nameplate = K0 + online builds; available = alpha (K0 + ramped builds); production by (p, t)."""
     d = m.d
@@ -183,7 +183,7 @@ def _capacity_table(m: pyo.ConcreteModel, builds: pd.DataFrame, production: dict
     return pd.DataFrame(rows, columns=COLUMNS["capacity"])
 
 
-def _costs_table(m: pyo.ConcreteModel, x: dict, builds: pd.DataFrame, capacity: pd.DataFrame) -> pd.DataFrame:
+def _costs_table(m: SourcingModel, x: dict, builds: pd.DataFrame, capacity: pd.DataFrame) -> pd.DataFrame:
     """Nominal and discounted cost by category and year, from the solution values (they add up to the
     objective: the terms of ``objective.define_objective``, evaluated)."""
     d, s = m.d, m.scenario

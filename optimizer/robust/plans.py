@@ -17,10 +17,11 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from ..model import build_model
+from ..model.context import FIRST_STAGE, FIRST_STAGE_BY_KIND
 from ..scenario import Scenario
-from ..solver import SolveOptions, SolveOutcome, Status, new_solver, solve_model
+from ..solver import SolveOptions, SolveOutcome, Status, has_loaded_model, new_solver, solve_model
 
-KINDS = ("opening", "step")
+KINDS = tuple(f.kind for f in FIRST_STAGE)
 PLAN_COLUMNS = ["plan", "plant", "kind", "start_year", "count"]
 
 
@@ -42,15 +43,16 @@ class Plan:
 
     @classmethod
     def from_model(cls, m: pyo.Block, years: Iterable[int] | None = None) -> Plan:
-        """The plan held by a solved model's ``open`` and ``steps`` (only start years in ``years``)."""
-        return cls.from_vars(m.open, m.steps, years)
+        """The plan held by a solved model's first-stage variables (only start years in ``years``)."""
+        return cls.from_vars([f.of(m) for f in FIRST_STAGE], years)
 
     @classmethod
-    def from_vars(cls, open_var: pyo.Var, steps_var: pyo.Var, years: Iterable[int] | None = None) -> Plan:
-        """The plan held by solved opening and step variables indexed by (plant, start year)."""
+    def from_vars(cls, variables: Sequence[pyo.Var], years: Iterable[int] | None = None) -> Plan:
+        """The plan held by solved first-stage variables indexed by (plant, start year), one per decision of
+        :data:`~optimizer.model.context.FIRST_STAGE`, in its order."""
         keep = None if years is None else set(years)
         items = []
-        for var, kind in ((open_var, "opening"), (steps_var, "step")):
+        for var, kind in zip(variables, KINDS, strict=True):
             for (p, s), value in var.extract_values().items():
                 n = int(round(value or 0.0))
                 if n > 0 and (keep is None or s in keep):
@@ -75,24 +77,23 @@ def unplaceable(plan: Plan, m: pyo.Block) -> list[tuple[str, str, int]]:
     deliver within its horizon after its lead time, or a plant that cannot open or expand there)."""
     out = []
     for (p, kind, s), _n in plan.builds:
-        var = m.open if kind == "opening" else m.steps
-        if (p, s) not in var:
+        if (p, s) not in FIRST_STAGE_BY_KIND[kind].of(m):
             out.append((p, kind, s))
     return out
 
 
 def fix_plan(m: pyo.Block, plan: Plan, years: Iterable[int] | None = None) -> list[pyo.Var]:
-    """Hold ``open`` and ``steps`` of ``m`` at the plan's counts (0 where it has none) through their
-    bounds, so that a persistent solver only needs the new bounds; only the start years in ``years``
+    """Hold the first-stage variables (``open``, ``steps``) of ``m`` at the plan's counts (0 where it has
+    none) through their bounds, so that a persistent solver only needs the new bounds; only the start years in ``years``
     when given, the rest stay free. A build the model has no decision for is skipped (see
     :func:`unplaceable`). Returns the variables held (for :func:`release_plan`)."""
     keep = None if years is None else set(years)
     counts = dict(plan.builds)
     held = []
-    for var, kind in ((m.open, "opening"), (m.steps, "step")):
-        for (p, s), v in var.items():
+    for decision in FIRST_STAGE:
+        for (p, s), v in decision.of(m).items():
             if keep is None or s in keep:
-                n = counts.get((p, kind, s), 0)
+                n = counts.get((p, decision.kind, s), 0)
                 v.setlb(n)
                 v.setub(n)
                 held.append(v)
@@ -100,12 +101,12 @@ def fix_plan(m: pyo.Block, plan: Plan, years: Iterable[int] | None = None) -> li
 
 
 def release_plan(m: pyo.Block) -> list[pyo.Var]:
-    """Give ``open`` and ``steps`` back their own bounds (0..1 and 0..n_max[p])."""
+    """Give the first-stage variables back their own bounds (0..1 and 0..n_max[p])."""
     released = []
-    for var in (m.open, m.steps):
-        for (p, _s), v in var.items():
+    for decision in FIRST_STAGE:
+        for (p, _s), v in decision.of(m).items():
             v.setlb(0)
-            v.setub(1 if var is m.open else m.d.plants[p].max_steps)
+            v.setub(decision.upper(m.d.plants[p]))
             released.append(v)
     return released
 
@@ -134,7 +135,7 @@ def evaluate_plans(scenario: Scenario, plans: Sequence[Plan], options: SolveOpti
     out = []
     for plan in plans:
         held = fix_plan(m, plan, years)
-        if solver._solver_model is not None:  # bounds only: the first solve loads the whole model
+        if has_loaded_model(solver):  # bounds only: the first solve loads the whole model
             solver.update_variables(held)
         outcome: SolveOutcome
         outcome, solver = solve_model(m, options, solver)
