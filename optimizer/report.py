@@ -265,8 +265,7 @@ def build_report(result: Review, title: str, other: Review | None = None, baseli
         lambda: _landed(page, result, key),
     ]
     if key is None:  # no plan: each single-plan section says so (charts of empty tables only confuse)
-        builders[2:] = [lambda i=i, t=t: page.section(i, t, _note("No plan to show: no solution."))
-                        for i, t in PLAN_SECTIONS]
+        builders[2:] = [_no_plan(page, i, t) for i, t in PLAN_SECTIONS]
     ids = list(SWEEP_SECTIONS if data.is_sweep else SOLVE_SECTIONS)
     if data.is_sweep:
         builders += [lambda: _distributions(page, result, data), lambda: _build_frequency(page, result),
@@ -289,6 +288,10 @@ def build_report(result: Review, title: str, other: Review | None = None, baseli
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>'
             f'<body><h1>{html.escape(title)}</h1><p class="meta">{kind}; report written {created}</p>'
             f'<nav>{nav}</nav>{"".join(page.sections)}</body></html>')
+
+
+def _no_plan(page: _Page, section_id: str, title: str) -> Callable[[], None]:
+    return lambda: page.section(section_id, title, _note("No plan to show: no solution."))
 
 
 def _name(result: Review) -> str:
