@@ -26,6 +26,7 @@ from ..io import load_scenario
 from ..scenario import Scenario
 from ..yamlfile import read_yaml
 from .apply import check_changes
+from .bounds import case_count_problems, declared_case_count, sample_draw_problems, where_problems
 from .cases import Case, Dimension, Point, SampledParameter, Samples, Sweep, format_value, param_of
 from .changes import (
     CHOICE_SETTINGS,
@@ -141,6 +142,11 @@ class _Loader:
         else:
             self.problem(path, "missing-key", "a change needs 'table' and 'column', 'setting', or 'event'")
             return None
+        if cls is TableChangeModel and "where" in raw:
+            bad_filter = where_problems(raw["where"], f"{path}.where", self.file)
+            if bad_filter:
+                self.problems += bad_filter
+                return None
         m = self.model(cls, raw, path)
         if m is None:
             return None
@@ -320,6 +326,10 @@ class _Loader:
                 params.append(p)
         if len(params) != len(m.parameters):
             return None
+        too_many = sample_draw_problems(m.count, len(params), self.file)
+        if too_many:
+            self.problems += too_many
+            return None
         return Samples(m.count, m.seed, m.method, tuple(params))
 
     def parameter_name(self, name: object, path: str, seen: dict[str, str]) -> None:
@@ -366,6 +376,9 @@ def load_sweep(path: str | Path) -> Sweep:
         raise InputError(ld.problems)
 
     top = ld.model(SweepFile, raw, "")
+    too_many = case_count_problems(declared_case_count(raw), ld.file)  # before any value is checked
+    if too_many:
+        raise InputError(too_many)
     base_raw = raw.get("base")
     base_path = ld.load_base(base_raw) if isinstance(base_raw, str) and base_raw else path.parent / "?"
 
@@ -437,6 +450,7 @@ def load_sweep(path: str | Path) -> Sweep:
         if total == 0:
             ld.problem(None, "empty", "the sweep has no cases: add axes, zip, cases or samples, "
                                       "or set include_base: true")
+        ld.problems += case_count_problems(total, ld.file)  # counted, not built
     if ld.problems:
         raise InputError(ld.problems)
     assert top is not None
