@@ -8,7 +8,7 @@ every problem names the sweep file (``source``) and the key path of the change i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -201,6 +201,7 @@ class _Editor:
             return
         values = pd.to_numeric(frame[ch.column], errors="coerce").astype(float)
         chosen = values[mask].to_numpy()
+        new: Any
         if ch.op == "set":
             new = np.full(len(chosen), float(ch.value))
         else:
@@ -252,11 +253,11 @@ class _Editor:
                 self.problem(f"{path}.op", "not-numeric", f"{name} is not a number: it can only be set")
                 return
             try:
-                value = with_value(ch, ch.value).value
+                choice = cast(SettingChange, with_value(ch, ch.value)).value
             except ValueError as exc:
                 self.problem(f"{path}.value", "value", str(exc))
                 return
-            self.settings[name] = value
+            self.settings[name] = choice
             self.touched_settings.append((name, path))
             return
         sweepable = [*NUMERIC_SETTINGS, *CHOICE_SETTINGS, *(FX_PREFIX + c for c in self.base.config.fx)]

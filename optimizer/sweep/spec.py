@@ -242,12 +242,13 @@ class _Loader:
             self.problem(path, "zip-length", f"the axes of a zip group move together and need as many values "
                                              f"each; got {shown}")
             return names, None
-        if any(d is None for d in dims) or any(len(d.points) != len(dims[0].points) for d in dims):
+        built = [d for d in dims if d is not None]
+        if len(built) != len(dims) or any(len(d.points) != len(built[0].points) for d in built):
             return names, None
         points = tuple(
-            Point(tuple(kv for d in dims for kv in d.points[i].params),
-                   tuple(c for d in dims for c in d.points[i].changes))
-            for i in range(len(dims[0].points))
+            Point(tuple(kv for d in built for kv in d.points[i].params),
+                  tuple(c for d in built for c in d.points[i].changes))
+            for i in range(len(built[0].points))
         )
         return names, Dimension(tuple(str(n) for n in names), points)
 
@@ -418,18 +419,18 @@ def load_sweep(path: str | Path) -> Sweep:
         if not isinstance(cases, list):
             ld.problem("cases", "value", f"cases is a list of named cases, got {_shown(cases)}")
         else:
-            names: dict[str, int] = {}
+            case_names: dict[str, int] = {}
             for i, item in enumerate(cases):
                 case = ld.named_case(item, f"cases[{i}]")
                 name = item.get("name") if isinstance(item, dict) else None
                 if isinstance(name, str):
-                    if name in names:
+                    if name in case_names:
                         ld.problem(f"cases[{i}].name", "duplicate-name",
-                                   f"case '{name}' is already defined at cases[{names[name]}]")
+                                   f"case '{name}' is already defined at cases[{case_names[name]}]")
                     elif name == "base" or name.startswith(("grid-", "sample-")):
                         ld.problem(f"cases[{i}].name", "value",
                                    f"'{name}': 'base', 'grid-...' and 'sample-...' name generated cases")
-                    names.setdefault(name, i)
+                    case_names.setdefault(name, i)
                 if case is not None:
                     named.append(case)
 
