@@ -242,6 +242,8 @@ def audit(
     except FileNotFoundError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(EXIT_INPUT) from None
+    if not isinstance(result, SolveResult):  # a sweep folder is audited above
+        raise typer.Exit(EXIT_INPUT)
     try:
         loaded = load_scenario(scenario or _recorded_source(result.manifest, results_dir))
     except InputError as exc:

@@ -245,6 +245,32 @@ def test_the_row_and_size_limits_can_be_raised_or_lowered(book, tmp_path, monkey
     assert_refused(result.exit_code, result.stderr, "OPTIMIZER_MAX_WORKBOOK_MB: [limit]", "not a whole number")
 
 
+def test_rows_are_counted_however_their_tags_are_written(book, tmp_path, monkeypatch):
+    """Whitespace in a tag, a namespace prefix or an empty row cannot hide rows from the count; a
+    ``<rowBreaks>`` element is not a row."""
+    with zipfile.ZipFile(book) as z:
+        parts = {i.filename: z.read(i.filename) for i in z.infolist()}
+    wb = openpyxl.load_workbook(book, read_only=True)
+    part = wb["demand"]._worksheet_path.lstrip("/")
+    wb.close()
+    spellings = [b"<row>", b'<row r="3">', b'<row\n r="4">', b"<row\t>", b'<x:row r="6">', b"<x:row\r\n>",
+                 b"<row/>", b"<x:row/>", b"<row >", *[b"<row>"] * 12]  # a header and 20 data rows
+    sheet = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:x="http://'
+             b'schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>' + b"</row>".join(spellings)
+             + b"</row></sheetData><rowBreaks count=\"1\"><brk id=\"2\"/></rowBreaks></worksheet>")
+    parts[part] = sheet
+    target = tmp_path / "spelled.xlsx"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    monkeypatch.setenv("OPTIMIZER_MAX_TABLE_ROWS", "20")  # the other sheets have at most 11 rows
+    assert [str(p) for p in workbook_problems(target)] == []
+    monkeypatch.setenv("OPTIMIZER_MAX_TABLE_ROWS", "19")
+    assert [p.message for p in workbook_problems(target)] == [
+        "the sheet has more than 19 data rows: more than the limit of 19 rows per table; if this is intended, "
+        "raise it with the environment variable OPTIMIZER_MAX_TABLE_ROWS (e.g. OPTIMIZER_MAX_TABLE_ROWS=190)"]
+
+
 def test_a_csv_table_beyond_the_row_limit_is_refused(folder, tmp_path, monkeypatch):
     case = copy_of(folder, tmp_path)
     demand = case / "demand.csv"

@@ -127,3 +127,23 @@ def test_300_character_sweep_and_case_names_are_refused(base, tmp_path, body, co
     path = sweep_file(tmp_path, base, body)
     code, stderr, _, _ = run_cli("sweep", str(path), "--out", str(tmp_path / "out"))
     assert_refused(code, stderr, f"{path}, column {column}: [name]", "(300 characters) is too long")
+
+
+@pytest.mark.parametrize("body, column, rule, message", [
+    ("axes:\n  d:\n    values: [1.0, 1.0e+300]\n    change: {table: demand, column: vehicles, op: scale}\n",
+     "axes.d.values[1]", "magnitude", "demand.vehicles would be 1e+305"),
+    ("cases:\n  - name: dear\n    changes: [{table: plants, column: step_cost_musd, op: set, value: 1.0e+300}]\n",
+     "cases[0].changes[0]", "magnitude", "plants.step_cost_musd would be 1e+300"),
+    ("options: {rel_gap: 5}\n" f"axes:\n  t:\n    values: [0.1]\n    change: {TARIFF}\n", "options.rel_gap", "value",
+     "less than or equal to 1"),
+])
+def test_overflowing_sweep_values_and_options_are_refused_with_their_key(base, tmp_path, body, column, rule, message,
+                                                                          no_ray):
+    path = sweep_file(tmp_path, base, body)
+    with pytest.raises(InputError) as info:
+        load_sweep(path)
+    found = [(p.column, p.rule) for p in info.value.problems]
+    assert (column, rule) in found, info.value.render()
+    assert message in info.value.render()
+    result = CliRunner().invoke(app, ["sweep", str(path), "--out", str(tmp_path / "out")])
+    assert_refused(result.exit_code, result.stderr, f"column {column}: [{rule}]")

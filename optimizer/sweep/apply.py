@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from ..config import ScenarioConfig
 from ..errors import InputError, Problem, did_you_mean, pydantic_problems
 from ..scenario import Scenario
-from ..schema import TABLES_BY_NAME, Column, Table
+from ..schema import MAGNITUDE, TABLES_BY_NAME, Column, Table
 from .changes import (
     CHOICE_SETTINGS,
     ENTITY_TABLES,
@@ -374,6 +374,7 @@ class _Editor:
             col = schema.column(column)
             frame = self.frames[table]
             values = pd.to_numeric(frame[column], errors="coerce").astype(float)
+            before = len(out)
             for bound, bad in ((col.minimum, values < (col.minimum if col.minimum is not None else -np.inf)),
                                (col.maximum, values > (col.maximum if col.maximum is not None else np.inf))):
                 if bound is None or not bad.any():
@@ -383,6 +384,13 @@ class _Editor:
                 side = "below the minimum" if values.iloc[i] < bound else "above the maximum"
                 out.append(Problem(self.source, None, path, "range",
                                    f"{table}.{column} would be {values.iloc[i]:g} at {label}, {side} {bound:g}"))
+            huge = values.abs() > MAGNITUDE
+            if huge.any() and len(out) == before:  # not already out of the column's own range
+                i = int(np.flatnonzero(huge.to_numpy())[0])
+                label = ", ".join(f"{k}={frame[k].iloc[i]}" for k in schema.key)
+                out.append(Problem(self.source, None, path, "magnitude",
+                                   f"{table}.{column} would be {values.iloc[i]:g} at {label}, beyond the largest "
+                                   f"magnitude the model accepts, {MAGNITUDE:g} {col.unit}"))
         if self.touched_settings:
             config = self.base.config.model_dump()
             config.update(self.settings)

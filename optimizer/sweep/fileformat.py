@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from ..config import NAME_MAX, NAME_PATTERN
+from ..solver import MAX_GAP
 
 PARAMETER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 RESERVED_PARAMETERS = frozenset({
@@ -46,7 +47,7 @@ class SweepFile(Strict):
 
 class OptionsModel(Strict):
     time_limit: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    rel_gap: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    rel_gap: float | None = Field(default=None, ge=0, le=MAX_GAP, allow_inf_nan=False)
 
 
 class AxisModel(Strict):

@@ -186,7 +186,7 @@ class _Loader:
             return True
         found = check_changes(self.base, changes, self.file)
         for p in found:
-            if value_path is not None and p.rule in ("range", "value"):
+            if value_path is not None and p.rule in ("range", "value", "magnitude"):
                 p = Problem(p.file, p.row, value_path, p.rule, p.message)
             if p not in self.problems:
                 self.problems.append(p)
