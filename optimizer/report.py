@@ -9,6 +9,7 @@ the baseline case (``base`` if the sweep has one, else its first scenario with a
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from .files import atomic_write
 from .location import resolve
 from .report_parts import (
     MONEY_AXIS,
+    Page,
     comparison,
     demand_capacity,
     explanation,
@@ -37,6 +39,8 @@ SOLVE_SECTIONS = ("overview", "kpis", "demand", "build-plan", "sourcing", "costs
                   "landed-cost")
 SWEEP_SECTIONS = (*SOLVE_SECTIONS, "distributions", "build-frequency", "tornado")
 REPORT_NAME = "report.html"
+COST_COLOURS = {"investment": "#6c5ce7", "fixed_om": "#2d9cdb", "cell": "#eb5757", "freight": "#27ae60",
+                "tariff": "#f2994a", "carbon": "#7f8c8d", "credit": "#00b894", "unserved": "#c0392b"}
 PLAN_SECTIONS = (("demand", "Demand against capacity"), ("build-plan", "Capacity build plan"),
                  ("sourcing", "Sourcing flows"), ("costs", "Cost breakdown"), ("utilisation", "Utilisation"),
                  ("marginal-value", "Marginal value of capacity"), ("landed-cost", "Landed cost by lane"))
@@ -53,24 +57,6 @@ table.meta-table th { text-align: left; } table.meta-table td { text-align: left
 p.alert { background: #fff4e5; border-left: 4px solid #f2994a; padding: 0.5em 0.8em; }
 div.scroll { overflow-x: auto; max-width: 100%; }
 """
-
-
-class _Page:
-    """Collects the sections; the first chart carries plotly.js inline, the others reuse it."""
-
-    def __init__(self) -> None:
-        self.sections: list[str] = []
-        self.library_included = False
-
-    def chart(self, fig: go.Figure, chart_id: str) -> str:
-        fig.update_layout(template="plotly_white", margin={"l": 60, "r": 30, "t": 50, "b": 50})
-        out = fig.to_html(full_html=False, include_plotlyjs=not self.library_included, div_id=chart_id,
-                          config={"displaylogo": False, "responsive": True})
-        self.library_included = True
-        return out
-
-    def section(self, section_id: str, title: str, *parts: str) -> None:
-        self.sections.append(f'<section id="{section_id}"><h2>{html.escape(title)}</h2>{"".join(parts)}</section>')
 
 
 def _note(text: str) -> str:
@@ -103,7 +89,7 @@ def _of(data: ReviewData, name: str, key: str | None) -> pd.DataFrame:
     return t[t["case_key"] == key] if len(t) else t
 
 
-def _kpis(page: _Page, result: Review, data: ReviewData, key: str | None) -> None:
+def _kpis(page: Page, result: Review, data: ReviewData, key: str | None) -> None:
     parts = []
     if data.is_sweep:
         counts = data.summary["status"].value_counts().rename_axis("status").reset_index(name="scenarios")
@@ -122,7 +108,7 @@ def _kpis(page: _Page, result: Review, data: ReviewData, key: str | None) -> Non
     page.section("kpis", "Key figures", *parts, html_table(kpis, 3))
 
 
-def _build_plan(page: _Page, data: ReviewData, key: str | None) -> None:
+def _build_plan(page: Page, data: ReviewData, key: str | None) -> None:
     cap = _of(data, "capacity", key)
     builds = _of(data, "builds", key)
     fig = go.Figure()
@@ -137,7 +123,7 @@ def _build_plan(page: _Page, data: ReviewData, key: str | None) -> None:
                  _note("Builds started (openings and expansion steps), cash in $M nominal:"), html_table(table))
 
 
-def _sourcing(page: _Page, data: ReviewData, key: str | None) -> None:
+def _sourcing(page: Page, data: ReviewData, key: str | None) -> None:
     flows = _of(data, "flows", key)
     lanes = flows.groupby(["plant", "assembly"], as_index=False)["gwh"].sum() if len(flows) else flows
     plants = sorted(lanes["plant"].unique()) if len(lanes) else []
@@ -152,19 +138,22 @@ def _sourcing(page: _Page, data: ReviewData, key: str | None) -> None:
     page.section("sourcing", "Sourcing flows", page.chart(fig, "chart-sourcing"), sourcing_by_year(page, data, key))
 
 
-def _costs(page: _Page, data: ReviewData, key: str | None) -> None:
+def _costs(page: Page, data: ReviewData, key: str | None) -> None:
     costs = _of(data, "costs", key)
     fig = go.Figure()
     for category, rows in costs.groupby("category", sort=False):
         if rows["nominal_musd"].abs().sum() > 0:
-            fig.add_bar(x=rows["year"], y=rows["nominal_musd"], name=str(category))
+            fig.add_bar(x=rows["year"], y=rows["nominal_musd"], name=str(category),
+                        marker_color=COST_COLOURS.get(str(category)))
     fig.update_layout(barmode="relative", title="Cost by category and year ($M nominal; credits below zero)",
                       xaxis_title="year", yaxis_title="$M", yaxis=MONEY_AXIS)
     parts = go.Figure()  # the smaller parts on their own scale: under the cell cost they are slivers
     for category, rows in costs.groupby("category", sort=False):
-        if category != "cell" and rows["nominal_musd"].abs().sum() > 0:
-            parts.add_bar(x=rows["year"], y=rows["nominal_musd"], name=str(category))
-    parts.update_layout(barmode="relative", title="The same without cell cost, on its own scale ($M nominal)",
+        if category not in ("cell", "unserved") and rows["nominal_musd"].abs().sum() > 0:
+            parts.add_bar(x=rows["year"], y=rows["nominal_musd"], name=str(category),
+                          marker_color=COST_COLOURS.get(str(category)))
+    parts.update_layout(barmode="relative", title="The other parts on their own scale: without cell cost and the "
+                        "unserved-demand penalty ($M nominal)",
                         xaxis_title="year", yaxis_title="$M", yaxis=MONEY_AXIS, height=380)
     totals = costs.pivot_table(index="category", values=["nominal_musd", "discounted_musd"], aggfunc="sum",
                                sort=False).reset_index() if len(costs) else pd.DataFrame()
@@ -172,7 +161,7 @@ def _costs(page: _Page, data: ReviewData, key: str | None) -> None:
                  _note("Totals over the horizon (the discounted column sums to the objective):"), html_table(totals))
 
 
-def _utilisation(page: _Page, data: ReviewData, key: str | None) -> None:
+def _utilisation(page: Page, data: ReviewData, key: str | None) -> None:
     cap = _of(data, "capacity", key)
     grid = cap.pivot_table(index="plant", columns="year", values="utilisation", aggfunc="mean", dropna=False) \
         if len(cap) else pd.DataFrame()
@@ -184,7 +173,7 @@ def _utilisation(page: _Page, data: ReviewData, key: str | None) -> None:
     page.section("utilisation", "Utilisation", page.chart(fig, "chart-utilisation"))
 
 
-def _landed(page: _Page, result: Review, key: str | None) -> None:
+def _landed(page: Page, result: Review, key: str | None) -> None:
     landed = result.landed_cost(by_year=False)
     landed = landed[landed["case_key"] == key].drop(columns=["case_key", "case"])
     landed.columns = [c.replace("_usd_per_kwh", "").replace("_musd", " $M").replace("_", " ") for c in landed.columns]
@@ -193,7 +182,7 @@ def _landed(page: _Page, result: Review, key: str | None) -> None:
                        "nominal."), f'<div class="scroll">{html_table(landed)}</div>')
 
 
-def _distributions(page: _Page, result: Review, data: ReviewData) -> None:
+def _distributions(page: Page, result: Review, data: ReviewData) -> None:
     solved = data.solved()
     fig = go.Figure(go.Box(x=solved["objective"], name="total cost", boxpoints="all", jitter=0.4,
                            text=solved["case"], hovertemplate="%{text}: %{x:,.1f} $M<extra></extra>"))
@@ -203,7 +192,7 @@ def _distributions(page: _Page, result: Review, data: ReviewData) -> None:
                  html_table(result.distributions(), 3))
 
 
-def _build_frequency(page: _Page, result: Review) -> None:
+def _build_frequency(page: Page, result: Review) -> None:
     freq = result.build_frequency()
     parts = []
     if len(freq):
@@ -221,7 +210,7 @@ def _build_frequency(page: _Page, result: Review) -> None:
     page.section("build-frequency", "Build frequency", *parts, html_table(freq, 3))
 
 
-def _tornado(page: _Page, result: Review) -> None:
+def _tornado(page: Page, result: Review) -> None:
     tornado = result.tornado()
     flat = tornado[tornado["swing"].abs() <= 1e-9 * tornado["reference"].abs().clip(lower=1.0)]
     tornado = tornado.drop(flat.index)
@@ -252,7 +241,7 @@ def build_report(result: Review, title: str, other: Review | None = None, baseli
     key, baseline_note = focus_case(data, baseline)
     manifest = getattr(result, "manifest", {}) if not data.is_sweep else {}
     penalty = (manifest.get("settings") or {}).get("unserved_penalty_usd_per_kwh")
-    page = _Page()
+    page = Page()
     builders: list[Callable[[], None]] = [
         lambda: overview(page, result, data, key, baseline_note), lambda: _kpis(page, result, data, key),
         lambda: demand_capacity(page, data, key, penalty), lambda: _build_plan(page, data, key),
@@ -261,7 +250,7 @@ def build_report(result: Review, title: str, other: Review | None = None, baseli
         lambda: _landed(page, result, key),
     ]
     if key is None:  # no plan: each single-plan section says so (charts of empty tables only confuse)
-        builders[2:] = [lambda i=i, t=t: page.section(i, t, _note("No plan to show: no solution."))
+        builders[2:] = [functools.partial(page.section, i, t, _note("No plan to show: no solution."))
                         for i, t in PLAN_SECTIONS]
     ids = list(SWEEP_SECTIONS if data.is_sweep else SOLVE_SECTIONS)
     if data.is_sweep:

@@ -340,8 +340,9 @@ def _cross_checks(config: ScenarioConfig, t: dict[str, pd.DataFrame], file_of: C
         frame = t[table]
         bad = ~frame[column].isin(known)
         for i in np.flatnonzero(bad.to_numpy()):
+            name = frame[column].iloc[i]
             problems.append(Problem(file_of(table), row_number(i), column, "reference",
-                                    f"unknown {what} '{frame[column].iloc[i]}'"))
+                                    f"unknown {what} '{name}'{did_you_mean(name, known)}"))
 
     refs("plant_years", "plant", plants, "plant")
     refs("assembly_years", "assembly", assemblies, "assembly plant")
@@ -369,7 +370,7 @@ def _cross_checks(config: ScenarioConfig, t: dict[str, pd.DataFrame], file_of: C
                 for name in row[col]:
                     if name not in known:
                         problems.append(Problem(file_of("rules"), row_number(i), col, "reference",
-                                                f"unknown {what} '{name}'"))
+                                                f"unknown {what} '{name}'{did_you_mean(name, known)}"))
             if not pd.isna(row["to_year"]) and row["to_year"] < row["from_year"]:
                 problems.append(Problem(file_of("rules"), row_number(i), "to_year", "order",
                                         f"to_year {row['to_year']} is before from_year {row['from_year']}"))
