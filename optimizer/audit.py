@@ -41,12 +41,36 @@ def _plants(s: Scenario) -> pd.DataFrame:
     return p.set_index("plant")
 
 
+def _investments(builds: pd.DataFrame) -> pd.DataFrame:
+    """The openings and steps of a ``builds`` table (without its closure rows)."""
+    return builds[builds["kind"] != "closure"]
+
+
+def closed_from(builds: pd.DataFrame) -> dict[str, int]:
+    """Plant -> first year closed, from the closure rows of a ``builds`` table."""
+    rows = builds[builds["kind"] == "closure"]
+    return {str(p): int(y) for p, y in zip(rows["plant"], rows["start_year"])}
+
+
+def lane_year_values(s: Scenario) -> pd.DataFrame:
+    """Freight and tariff rate per lane and horizon year: ``lane_years`` where given, else ``lanes``."""
+    lanes = s.tables["lanes"][["plant", "assembly", "freight_usd_per_kwh", "tariff_rate"]]
+    full = lanes.merge(pd.DataFrame({"year": s.years}), how="cross")
+    if "lane_years" in s.tables:
+        ly = s.tables["lane_years"].rename(columns={"freight_usd_per_kwh": "f_y", "tariff_rate": "r_y"})
+        full = full.merge(ly[["plant", "assembly", "year", "f_y", "r_y"]], on=["plant", "assembly", "year"],
+                          how="left")
+        full["freight_usd_per_kwh"] = full["f_y"].fillna(full["freight_usd_per_kwh"])
+        full["tariff_rate"] = full["r_y"].fillna(full["tariff_rate"])
+    return full[["plant", "assembly", "year", "freight_usd_per_kwh", "tariff_rate"]]
+
+
 def delivered_capacity(s: Scenario, builds: pd.DataFrame) -> pd.DataFrame:
     """Per plant and year: ramped GWh and nameplate GWh delivered by the builds (openings and steps)."""
     plants = _plants(s)
     rows = []
     years = np.array(s.years)
-    for b in builds.itertuples(index=False):
+    for b in _investments(builds).itertuples(index=False):
         pl = plants.loc[b.plant]
         k = years - int(b.start_year) - int(pl["lead_time_years"])
         rows.append(pd.DataFrame({"plant": b.plant, "year": years, "ramped": b.gwh * _ramp(tuple(pl["ramp"]), k),
@@ -72,6 +96,8 @@ def audit_result(s: Scenario, r: SolveResult) -> pd.DataFrame:
         "min_offtake": _min_offtake,
         "co2_cap": _co2_cap,
         "single_sourcing": _single_sourcing,
+        "close_once": _close_once,
+        "closure_flow": _closure_flow,
         "objective": _objective,
     }
     rows = []
@@ -115,6 +141,29 @@ def _plant_capacity(s: Scenario, r: SolveResult) -> np.ndarray:
     return _rel(m["gwh"], m["availability"] * (m["capacity_gwh"] + m["ramped"]))
 
 
+def _close_once(s: Scenario, r: SolveResult) -> np.ndarray:
+    """At most one closure per plant, only of a plant that may close, in a horizon year not before its
+    ``earliest_closure`` (a row per plant and per closure row; 1 when a rule is broken)."""
+    plants = _plants(s)
+    closures = r.builds[r.builds["kind"] == "closure"]
+    count = closures.groupby("plant")["count"].sum()
+    out = [_rel([float(count.get(p, 0.0))], [1.0 if row["may_close"] == "yes" else 0.0])[0]
+           for p, row in plants.iterrows()]
+    for p, y in zip(closures["plant"], closures["start_year"]):
+        earliest = plants.loc[p, "earliest_closure"]
+        first = s.config.start_year if pd.isna(earliest) else int(earliest)
+        out.append(1.0 if not (max(first, s.config.start_year) <= y <= s.config.end_year) else -1.0)
+    return np.array(out)
+
+
+def _closure_flow(s: Scenario, r: SolveResult) -> np.ndarray:
+    """A closed plant ships nothing from its closure year on: each such flow is a violation."""
+    closed = closed_from(r.builds)
+    f = r.flows[r.flows["plant"].isin(list(closed))]
+    after = np.array([y >= closed[p] for p, y in zip(f["plant"], f["year"])], dtype=bool)
+    return _rel(np.where(after, f["gwh"], 0.0), 0.0)
+
+
 def _assembly_capacity(s: Scenario, r: SolveResult) -> np.ndarray:
     """sum_{p,v} x / pack[v] <= vehicle capacity[a,t] where limited."""
     ay = s.tables["assembly_years"].dropna(subset=["capacity_vehicles"])
@@ -140,7 +189,7 @@ def _expansion_limit(s: Scenario, r: SolveResult) -> np.ndarray:
     """Cumulative steps <= max_steps, none before an opening at a candidate, none before earliest_start."""
     plants = _plants(s)
     out = []
-    b = r.builds
+    b = _investments(r.builds)
     for p, row in plants.iterrows():
         steps = b[(b["plant"] == p) & (b["kind"] == "step")]
         opens = b[(b["plant"] == p) & (b["kind"] == "opening")]
@@ -160,7 +209,8 @@ def _expansion_limit(s: Scenario, r: SolveResult) -> np.ndarray:
 
 
 def _cash_by_year(s: Scenario, r: SolveResult) -> pd.Series:
-    return r.builds.groupby("start_year")["cash_musd"].sum()
+    """Cash of openings and steps by start year (closure costs are outside capital budgets)."""
+    return _investments(r.builds).groupby("start_year")["cash_musd"].sum()
 
 
 def _capex_budget(s: Scenario, r: SolveResult) -> np.ndarray:
@@ -176,7 +226,7 @@ def _total_budget(s: Scenario, r: SolveResult) -> np.ndarray:
     limit = s.config.total_budget_musd
     if limit is None:
         return np.array([])
-    return _rel([float(r.builds["cash_musd"].sum())], [limit])
+    return _rel([float(_investments(r.builds)["cash_musd"].sum())], [limit])
 
 
 def _local_content(s: Scenario, r: SolveResult) -> np.ndarray:
@@ -231,13 +281,15 @@ def _single_sourcing(s: Scenario, r: SolveResult) -> np.ndarray:
 
 def recompute_objective(s: Scenario, r: SolveResult) -> float:
     """The discounted total cost recomputed from the tables: flows priced from the input tables,
-    investment charged by the timing convention, fixed O&M on nameplate, unserved penalty."""
+    investment charged by the timing convention (each plant's own economic life where it has one), fixed
+    O&M on nameplate until a plant's closure year, closure costs in their year, unserved penalty; freight
+    and tariff per lane and year (``lane_years``, else ``lanes``)."""
     cfg = s.config
     t0, rate = cfg.start_year, cfg.discount_rate
     disc = {t: (1 + rate) ** -(t - t0) for t in s.years}
     plants = _plants(s)
     py = s.tables["plant_years"].set_index(["plant", "year"])
-    lanes = s.tables["lanes"].set_index(["plant", "assembly"])
+    lanes = lane_year_values(s).set_index(["plant", "assembly", "year"])
     price = {t: 0.0 for t in s.years}
     if "years" in s.tables:
         price.update(dict(zip(s.tables["years"]["year"], s.tables["years"]["carbon_price_usd_per_t"])))
@@ -245,25 +297,32 @@ def recompute_objective(s: Scenario, r: SolveResult) -> float:
     total = 0.0
     for f in r.flows.itertuples(index=False):
         c = py.loc[(f.plant, f.year), "cell_cost_usd_per_kwh"] * plants.loc[f.plant, "fx"]
-        unit = (c + lanes.loc[(f.plant, f.assembly), "freight_usd_per_kwh"]
-                + lanes.loc[(f.plant, f.assembly), "tariff_rate"] * c
+        unit = (c + lanes.loc[(f.plant, f.assembly, f.year), "freight_usd_per_kwh"]
+                + lanes.loc[(f.plant, f.assembly, f.year), "tariff_rate"] * c
                 + price[f.year] * py.loc[(f.plant, f.year), "co2_kg_per_kwh"] / 1000.0
                 - py.loc[(f.plant, f.year), "credit_usd_per_kwh"])
         total += disc[f.year] * unit * f.gwh
 
-    factor = crf(rate, cfg.economic_life_years)
     for b in r.builds.itertuples(index=False):
         pl = plants.loc[b.plant]
+        if b.kind == "closure":
+            total += disc[b.start_year] * pl["closure_cost_musd"] * pl["fx"]
+            continue
         cash = b.count * (pl["opening_cost_musd"] if b.kind == "opening" else pl["step_cost_musd"]) * pl["fx"]
         if cfg.investment_cost == "upfront":
             total += disc[b.start_year] * cash
         else:
+            life = cfg.economic_life_years if pd.isna(pl["economic_life_years"]) else int(pl["economic_life_years"])
+            factor = crf(rate, life)
             first = b.start_year + int(pl["lead_time_years"])
-            for t in range(first, min(cfg.end_year, first + cfg.economic_life_years - 1) + 1):
+            for t in range(first, min(cfg.end_year, first + life - 1) + 1):
                 total += disc[t] * cash * factor
 
     delivered = delivered_capacity(s, r.builds).set_index(["plant", "year"])["nameplate"]
+    closed = closed_from(r.builds)
     for (p, t), row in py.iterrows():
+        if t >= closed.get(p, t + 1):
+            continue  # closed: no fixed O&M
         nameplate = row["capacity_gwh"] + float(delivered.get((p, t), 0.0))
         total += disc[t] * plants.loc[p, "fixed_om_musd_per_gwh"] * plants.loc[p, "fx"] * nameplate
 

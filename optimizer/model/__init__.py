@@ -9,7 +9,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from ..scenario import Scenario
-from . import capacity, demand, investment, objective, sourcing, variables
+from . import capacity, closure, demand, investment, objective, sourcing, variables
 
 
 def build_model(scenario: Scenario, mutable: bool = False) -> pyo.ConcreteModel:
@@ -32,6 +32,9 @@ def build_model(scenario: Scenario, mutable: bool = False) -> pyo.ConcreteModel:
     sourcing.define_min_offtake(m)
     sourcing.define_co2_cap(m)
     sourcing.define_single_sourcing(m)
+    closure.define_close_once(m)
+    closure.define_closure_flow(m)
+    closure.define_closed_steps(m)
     objective.define_objective(m)
     return m
 

@@ -8,6 +8,8 @@ Pyomo name             math                        meaning
 ``open[p,s]``          w[p,s] in {0,1}             candidate site p opened in year s
 ``steps[p,s]``         z[p,s] in {0..n_max[p]}     expansion steps started at p in year s
 ``source[p,a,v]``      y[p,a,v] in {0,1}           single sourcing: p is the one supplier of (a,v)
+``close[p,s]``         c[p,s] in {0,1}             existing plant p closed from year s on
+``closed_steps[p,t]``  q[p,t] >= 0                 steps of a closed plant (see :mod:`.closure`)
 =====================  ==========================  =============================================
 """
 
@@ -37,6 +39,7 @@ class ModelIndex:
     step_idx: tuple[tuple[str, int], ...]
     candidates: tuple[str, ...]
     expandable: tuple[str, ...]
+    close_idx: tuple[tuple[str, int], ...]
 
 
 def _index(d: ModelData) -> ModelIndex:
@@ -57,8 +60,9 @@ def _index(d: ModelData) -> ModelIndex:
     expandable = tuple(p for p, pl in d.plants.items() if pl.max_steps > 0 and pl.step_gwh > 0)
     open_idx = tuple((p, s) for p in candidates for s in d.starts[p])
     step_idx = tuple((p, s) for p in expandable for s in d.starts[p])
+    close_idx = tuple((p, s) for p, years in sorted(d.closure_starts.items()) for s in years)
     return ModelIndex(flows, dict(by_demand), dict(by_plant_year), dict(by_assembly_year), dict(by_lane_year),
-                      dict(by_arc), dict(by_year), open_idx, step_idx, candidates, expandable)
+                      dict(by_arc), dict(by_year), open_idx, step_idx, candidates, expandable, close_idx)
 
 
 def define_variables(scenario: Scenario, mutable: bool = False) -> pyo.ConcreteModel:
@@ -78,12 +82,13 @@ def define_variables(scenario: Scenario, mutable: bool = False) -> pyo.ConcreteM
                       bounds=lambda _m, p, s: (0, d.plants[p].max_steps))
     if scenario.config.single_sourcing:
         m.source = pyo.Var(list(ix.by_arc), domain=pyo.Binary)
+    m.close = pyo.Var(list(ix.close_idx), domain=pyo.Binary)
     return m
 
 
 def integer_vars(m: pyo.ConcreteModel) -> list[pyo.Var]:
-    """The model's integer variable components (openings, steps, single-source picks)."""
-    out = [m.open, m.steps]
+    """The model's integer variable components (openings, steps, closures, single-source picks)."""
+    out = [m.open, m.steps, m.close]
     if hasattr(m, "source"):
         out.append(m.source)
     return out
