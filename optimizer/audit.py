@@ -157,11 +157,10 @@ def _close_once(s: Scenario, r: SolveResult) -> np.ndarray:
 
 
 def _closure_flow(s: Scenario, r: SolveResult) -> np.ndarray:
-    """A closed plant ships nothing from its closure year on: each such flow is a violation."""
-    closed = closed_from(r.builds)
-    f = r.flows[r.flows["plant"].isin(list(closed))]
-    after = np.array([y >= closed[p] for p, y in zip(f["plant"], f["year"])], dtype=bool)
-    return _rel(np.where(after, f["gwh"], 0.0), 0.0)
+    """sum_{a,v} x[p,a,v,t] <= 0 for each closed plant p and each year t from its closure year on."""
+    prod = r.flows.groupby(["plant", "year"])["gwh"].sum()
+    rows = [float(prod.get((p, t), 0.0)) for p, y in closed_from(r.builds).items() for t in s.years if t >= y]
+    return _rel(rows, np.zeros(len(rows)))
 
 
 def _assembly_capacity(s: Scenario, r: SolveResult) -> np.ndarray:

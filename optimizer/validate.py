@@ -127,6 +127,8 @@ class _TableChecker:
 
     def _column(self, col: Column, series: pd.Series | None, n: int) -> pd.Series:
         if series is None:
+            if col.kind == "float" and col.default is None:
+                return pd.Series(np.full(n, np.nan))  # as a blank cell of a present column reads
             return pd.Series([col.default] * n, dtype=object if col.kind in ("list", "ramp", "str") else None)
         blank = _is_blank(series)
         if col.required and col.blank_means is None:
