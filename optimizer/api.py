@@ -17,7 +17,7 @@ from .solve import SolveOptions, Status, fixed_lp_duals, solve_model, write_mps
 DEFAULT_SCENARIO = Path("scenarios/base")
 """The default scenario as the command line shows it: ``scenarios/base`` where it exists under the current
 folder, else the base case packaged with the library (:data:`PACKAGED_BASE`)."""
-PACKAGED_BASE = Path(__file__).resolve().parent / "base_case"
+PACKAGED_BASE = Path(__file__).resolve().parent / "scenarios" / "base"
 
 
 def default_scenario() -> Path:
@@ -53,6 +53,9 @@ def solve(
     adds the LP re-solve with the integer decisions fixed, which prices capacity and demand
     (``capacity.marginal_value_usd_per_kwh``).
     """
+    from .sweep.spec import scenario_id
+    from .unserved import unserved_summary
+
     wall0 = time.perf_counter()
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(default_scenario() if scenario is None else scenario)
@@ -103,7 +106,9 @@ def solve(
         "lp_fixed_objective": lp_objective,
         "why_infeasible": why,
         "lp_conflict": conflict,
+        "unserved": unserved_summary(tables["unmet"], tables["costs"], scenario.config.unserved_penalty_usd_per_kwh),
         "inputs_sha256": scenario.inputs_sha256,
+        "scenario_id": scenario_id(scenario, options.as_dict()),
         "warnings": [str(w) for w in scenario.warnings],
         "options": options.as_dict(),
         "model_size": {"variables": m.nvariables(), "constraints": m.nconstraints()},

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .api import default_scenario
@@ -55,19 +56,32 @@ def solve(
     seed: Annotated[int, typer.Option(help="HiGHS random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print manifest.json instead of the summary.")] = False,
     write_mps: Annotated[Path | None, typer.Option("--write-mps", help="Also export the model as MPS.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE", show_default=False,
+                                                   help="Override a setting of scenario.yaml (repeatable), e.g. "
+                                                        "--set total_budget_musd=3000 --set fx.JPY=1.1.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the results of another scenario that "
+                                                                "the result folder holds.")] = False,
 ) -> None:
     """Solve one scenario and write its result tables (parquet) and manifest.json."""
+    from .overrides import other_scenario_in, override_scenario
+
     try:
         options = SolveOptions(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed)
-        loaded = load_scenario(scenario or default_scenario())
+        loaded, overrides = override_scenario(load_scenario(scenario or default_scenario()), set_ or [])
         target = out_dir or Path("results") / loaded.name
         check_output_folder(target)  # before the solve: a wrong --out is found at once
         if write_mps is not None:
             check_output_file(write_mps, "--write-mps")
     except InputError as exc:
         _fail_input(exc)
+    clash = None if overwrite else other_scenario_in(target, loaded)
+    if clash:
+        err.print(f"error: {clash}: give another --out, or --overwrite to replace them", markup=False,
+                  highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INPUT)
     _print_warnings(loaded)
     result = solve_scenario(loaded, options, mps_path=write_mps)
+    result.manifest["overrides"] = overrides
     target = result.write(target)
     if as_json:
         sys.stdout.write(json.dumps(result.manifest, indent=2, default=str) + "\n")
@@ -178,15 +192,27 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario folder or .
 
 @app.command()
 def export(
-    scenario: Annotated[Path, typer.Argument(help="Scenario folder or .xlsx workbook.")],
-    target: Annotated[Path, typer.Argument(help="A folder (CSV + scenario.yaml) or an .xlsx file.")],
+    source: Annotated[Path, typer.Argument(help="A scenario (folder or .xlsx workbook), or a result folder of "
+                                                "`optimizer solve` or `optimizer sweep`.")],
+    target: Annotated[Path, typer.Argument(help="An .xlsx file, or a folder for CSV files.")],
 ) -> None:
-    """Write a validated scenario as a CSV folder or as one .xlsx workbook."""
+    """Write a scenario, or a result's tables, as one .xlsx workbook or a folder of CSV files."""
+    if (source / "manifest.json").is_file() or (source / "sweep.json").is_file():
+        from .export import export_results
+
+        try:
+            written = export_results(source, target)
+        except ValueError as exc:
+            err.print(f"error: {exc}", markup=False, highlight=False)
+            raise typer.Exit(EXIT_INPUT) from None
+        out.print(f"wrote {written}", highlight=False)
+        return
     try:
-        loaded = load_scenario(scenario)
+        loaded = load_scenario(source)
     except InputError as exc:
         _fail_input(exc)
-    out.print(f"wrote {write_scenario(loaded, target)}")
+    _print_warnings(loaded)
+    out.print(f"wrote {write_scenario(loaded, target)}", highlight=False)
 
 
 @app.command()
@@ -375,6 +401,10 @@ def _print_summary(result: SolveResult, target: Path) -> None:
                 grid.add_row(plant, *(f"{v:,.2f}" if v > 0 else "." for v in row))
             out.print(grid)
 
+    if m.get("unserved"):
+        from .unserved import unserved_sentence
+
+        out.print(f"[bold yellow]Unserved demand:[/] {escape(unserved_sentence(m['unserved']))}", soft_wrap=True)
     kpis = Table("KPI", "value", "unit", title="KPIs")
     for k in result.kpis.itertuples(index=False):
         kpis.add_row(k.kpi, _number(k.value), k.unit)

@@ -8,6 +8,7 @@ reported through :class:`~optimizer.errors.InputError`.
 from __future__ import annotations
 
 import csv
+import difflib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import yaml
 from .errors import InputError, Problem
 from .limits import TABLE_ROWS
 from .scenario import Scenario
-from .schema import TABLES, TABLES_BY_NAME
+from .schema import SOURCE_SUFFIX, TABLES, TABLES_BY_NAME
 from .validate import cap_problems, validate_tables
 from .xlsx_check import workbook_problems
 
@@ -131,13 +132,23 @@ def _load_workbook(path: Path) -> Scenario:
         problems += cfg_problems
     if problems:
         raise InputError(problems)
-    raw = {name: frame.astype(object).where(frame.notna(), "").map(_cell_text) for name, frame in sheets.items()}
+    ignored = [name for name in sheets if not _is_table_sheet(name)]
+    raw = {name: frame.astype(object).where(frame.notna(), "").map(_cell_text) for name, frame in sheets.items()
+           if name not in ignored}
 
     def file_of(name: str) -> str:
         return f"{path}[{name}]"
 
     config, typed = validate_tables(raw, raw_config, file_of)
-    return Scenario(config=config, tables=typed, origin=str(path))
+    notes = tuple(Problem(f"{path}[{name}]", None, None, "ignored-sheet",
+                          f"sheet '{name}' is not a table of the scenario and was ignored") for name in ignored)
+    return Scenario(config=config, tables=typed, origin=str(path), notes=notes)
+
+
+def _is_table_sheet(name: str) -> bool:
+    """A sheet is read as a table when it is named like one, or close enough to be a misspelt one (which
+    validation then reports with the name it resembles); any other sheet (a planner's "Notes") is not."""
+    return name in TABLES_BY_NAME or bool(difflib.get_close_matches(name, list(TABLES_BY_NAME), n=1, cutoff=0.75))
 
 
 def _cell_text(value: object) -> str:
@@ -176,26 +187,47 @@ def _flatten(prefix: str, value: object) -> list[tuple[str, object]]:
 
 
 def _export_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A typed table as written: ``;``-lists joined, each ``<column>_source`` right after its column."""
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object and out[col].map(lambda x: isinstance(x, tuple)).any():
             out[col] = out[col].map(lambda x: ";".join(str(i) for i in x))
-    return out
+    order: list[str] = []
+    for col in out.columns:
+        if col.endswith(SOURCE_SUFFIX) and col[: -len(SOURCE_SUFFIX)] in out.columns:
+            continue
+        order.append(col)
+        if col + SOURCE_SUFFIX in out.columns:
+            order.append(col + SOURCE_SUFFIX)
+    order += [c for c in out.columns if c not in order]
+    return out[order]
+
+
+def _header_notes(table_name: str, columns: list[str]) -> dict[str, str]:
+    """Header notes of a scenario sheet: each column's unit and description from the schema."""
+    table = TABLES_BY_NAME[table_name]
+    notes = {}
+    for c in table.columns:
+        if c.name in columns:
+            notes[c.name] = f"{c.unit}: {c.description}" if c.unit != "-" else c.description
+    return notes
 
 
 def write_scenario(scenario: Scenario, target: str | Path) -> Path:
-    """Write a scenario as a folder of CSV files plus scenario.yaml, or as an .xlsx workbook."""
+    """Write a scenario as a folder of CSV files plus scenario.yaml, or as an .xlsx workbook (one sheet per
+    table after the ``scenario`` sheet of settings; see :func:`optimizer.xlsx.write_workbook`)."""
+    from .xlsx import write_workbook
+
     target = Path(target)
     config = scenario.config.model_dump(mode="json", exclude_defaults=False)
     if target.suffix.lower() == ".xlsx":
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with pd.ExcelWriter(target, engine="openpyxl") as xl:
-            settings = pd.DataFrame(_flatten("", config), columns=["key", "value"])
-            settings.to_excel(xl, sheet_name=CONFIG_SHEET, index=False)
-            for table in TABLES:
-                if table.name in scenario.tables:
-                    _export_frame(scenario.tables[table.name]).to_excel(xl, sheet_name=table.name, index=False)
-        return target
+        sheets = {CONFIG_SHEET: pd.DataFrame(_flatten("", config), columns=["key", "value"])}
+        notes = {}
+        for table in TABLES:
+            if table.name in scenario.tables:
+                sheets[table.name] = _export_frame(scenario.tables[table.name])
+                notes[table.name] = _header_notes(table.name, list(sheets[table.name].columns))
+        return write_workbook(target, sheets, notes)
     target.mkdir(parents=True, exist_ok=True)
     (target / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     for table in TABLES:

@@ -139,18 +139,20 @@ class Scenario:
     config: ScenarioConfig
     tables: Mapping[str, pd.DataFrame]
     origin: str = "<memory>"
+    notes: tuple[Problem, ...] = ()  # what loading set aside (a workbook's sheets that are not tables)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tables", MappingProxyType(dict(self.tables)))
 
     def __getstate__(self) -> dict:
         # shipped to sweep workers: the inputs only, never the derived caches
-        return {"config": self.config, "tables": dict(self.tables), "origin": self.origin}
+        return {"config": self.config, "tables": dict(self.tables), "origin": self.origin, "notes": self.notes}
 
     def __setstate__(self, state: dict) -> None:
         object.__setattr__(self, "config", state["config"])
         object.__setattr__(self, "tables", MappingProxyType(state["tables"]))
         object.__setattr__(self, "origin", state["origin"])
+        object.__setattr__(self, "notes", state.get("notes", ()))
 
     @property
     def name(self) -> str:
@@ -225,10 +227,11 @@ class Scenario:
 
     @cached_property
     def warnings(self) -> list[Problem]:
-        """Values that are legal but likely mistakes (see :mod:`optimizer.lint`); they never stop a solve."""
+        """What loading set aside, then values that are legal but likely mistakes (see :mod:`optimizer.lint`);
+        they never stop a solve."""
         from .lint import scenario_warnings
 
-        return scenario_warnings(self)
+        return list(self.notes) + scenario_warnings(self)
 
     def charges(self, p: str, start: int) -> dict[int, float]:
         """Year -> multiple of a build's cash amount that falls in the objective in that year.

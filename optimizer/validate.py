@@ -46,6 +46,8 @@ def validate_config(raw: object, file: str) -> tuple[ScenarioConfig | None, list
                 known = list(ScenarioConfig.model_fields)
                 close = difflib.get_close_matches(str(err["loc"][0]), known, n=1)
                 msg = "unknown setting" + (f" (did you mean '{close[0]}'?)" if close else "")
+            elif rule == "value" and "input" in err and not isinstance(err["input"], Mapping):
+                msg = f"{msg} (got {err['input']!r})"  # the bad value in every range error
             problems.append(Problem(file, None, loc, rule, msg))
         return None, problems
 

@@ -39,3 +39,19 @@ def test_version():
     proc = subprocess.run([sys.executable, "-m", "optimizer", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0
     assert proc.stdout.strip() == f"optimizer {metadata.version('battery-sourcing-optimizer')}"
+
+
+def test_the_main_command_needs_no_test_or_notebook_tools(tmp_path):
+    """The package's own requirements hold no test or notebook tool, `dev` pulls both extras, and a solve
+    through the CLI runs with those tools made unimportable."""
+    tools = ("pytest", "hypothesis", "ruff", "playwright", "nbformat", "nbclient", "ipykernel")
+    requires = metadata.requires("battery-sourcing-optimizer") or []
+    core = [r for r in requires if "extra ==" not in r]
+    assert not [r for r in core if r.split("[")[0].split("<")[0].split(">")[0].strip() in tools]
+    assert any("extra == \"dev\"" in r and "test" in r and "notebook" in r for r in requires)
+    blocked = "; ".join(f"sys.modules[{t!r}] = None" for t in tools)
+    code = f"import sys; {blocked}; sys.argv = ['optimizer', 'solve', '--threads', '2']; " \
+           "from optimizer.cli import main; main()"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "results" / "base" / "manifest.json").is_file()
