@@ -259,3 +259,49 @@ def test_header_only_optional_table_reads_as_none(tmp_path):
     with pytest.raises(InputError) as err:
         optimizer.scenario_from_tables(tables, config)
     assert any(p.rule == "empty-table" for p in err.value.problems)
+
+
+# ------------------------------------------------------------------------------------------ audit
+
+
+def _tampered(result, **tables: pd.DataFrame):
+    return optimizer.SolveResult(result.scenario, result.status, result.objective, result.bound, result.gap,
+                                 {**result.tables, **tables}, result.manifest)
+
+
+def test_audit_catches_tampered_closures_schedules_and_lives():
+    case = _legacy_line(closure_cost=20)
+    scenario, result = case.scenario(), case.solve()
+    assert audited(scenario, result)["checked"][["close_once", "closure_flow"]].min() > 0
+    b, f = result.builds, result.flows
+
+    def violated(tampered) -> set[str]:
+        report = audit_result(scenario, tampered)
+        return set(report.loc[report["violations"] > 0, "family"])
+
+    # the closed plant still ships 1 GWh in 2027 (moved from P1): closure_flow
+    moved = f.copy()
+    moved.loc[(moved["plant"] == "P1") & (moved["year"] == 2027), "gwh"] -= 1.0
+    extra = moved.iloc[[0]].assign(plant="P2", year=2027, gwh=1.0)
+    assert "closure_flow" in violated(_tampered(result, flows=pd.concat([moved, extra], ignore_index=True)))
+    # a second closure row for P2: close_once
+    twice = pd.concat([b, b[b["kind"] == "closure"].assign(start_year=2027)], ignore_index=True)
+    assert "close_once" in violated(_tampered(result, builds=twice))
+    # the closure reported a year later than solved: P2's 2026 fixed O&M (12) is missing from the objective
+    assert "objective" in violated(_tampered(result, builds=b.assign(start_year=b["start_year"] + 1)))
+    # a plant that may not close reported closed
+    assert "close_once" in violated(_tampered(result, builds=b.assign(plant="P1")))
+
+    # per-year tariff: the objective reported as if the 2027 step-up were not there (lane value, 0 duty)
+    tables, config = _two_suppliers().build()
+    schedule = pd.DataFrame({"plant": ["P2"], "assembly": ["A1"], "year": [2027], "tariff_rate": [0.25]})
+    with_schedule = optimizer.scenario_from_tables({**tables, "lane_years": schedule}, config)
+    plain = solve_tiny(tables, config)  # P2 in both years at 91: 910, the duty of 2027 (112.5) unpaid
+    report = audit_result(with_schedule, plain).set_index("family")
+    assert report.loc["objective", "violations"] >= 1
+
+    # per-plant life: a result annualised over the scenario's 15 years where P2's own life is 30
+    own_life = _two_sites().edit("plants", "economic_life_years", 30, plant="P2")
+    forced = _two_sites().edit("plants", "opening_cost_musd", 500, plant="P3").solve()  # P2 opens, life 15
+    report = audit_result(own_life.scenario(), forced).set_index("family")
+    assert report.loc["objective", "violations"] >= 1
