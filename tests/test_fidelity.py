@@ -305,3 +305,54 @@ def test_audit_catches_tampered_closures_schedules_and_lives():
     forced = _two_sites().edit("plants", "opening_cost_musd", 500, plant="P3").solve()  # P2 opens, life 15
     report = audit_result(own_life.scenario(), forced).set_index("family")
     assert report.loc["objective", "violations"] >= 1
+
+
+# ------------------------------------------------------------------------------ closures in robust plans
+
+
+def test_closure_is_a_first_stage_decision_in_the_stochastic_plan():
+    from optimizer.robust import Plan, solve_stochastic
+
+    # The legacy line of _legacy_line (closure cost 20) in two equally likely futures, soft demand at
+    # $200/kWh. Per year: P1 ships at 101, P2 (while open) at 100, P2's fixed O&M 12.
+    #   low  (5 GWh):  keep 513/yr -> 1539;  close 2026: 3 x 505 + 20 = 1535 (its own optimum).
+    #   high (14 GWh): keep 10 x 101 + 4 x 100 + 12 = 1422/yr -> 4266 (its optimum);
+    #                  close 2026: 10 x 101 + 4 GWh unserved x 200 = 1810/yr -> 5430 + 20 = 5450.
+    # Shared plans: keep 0.5 (1539 + 4266) = 2902.5; close 2026 0.5 (1535 + 5450) = 3492.5; closing later
+    # is dearer still (2028: 0.5 (1551 + 4674) = 3112.5): RP = 2902.5, keep P2. WS = 0.5 (1535 + 4266) =
+    # 2900.5, EVPI = 2. The average future (9.5 GWh) closes in 2026 (9.5 x 101 x 3 + 20 = 2898.5 against
+    # keeping, (4 x 100 + 5.5 x 101 + 12) x 3 = 2902.5): EEV = 3492.5, VSS = 590.
+    def future(gwh: float):
+        return _legacy_line(closure_cost=20).set(demand="soft", unserved_penalty_usd_per_kwh=200).demand(
+            gwh=gwh).scenario()
+
+    exact = optimizer.SolveOptions(rel_gap=0.0, threads=1)
+    result = solve_stochastic({"low": future(5), "high": future(14)}, options=exact)
+    f = result.figures
+    assert result.plan == Plan(())
+    assert f["RP"] == approx(2902.5) and f["WS"] == approx(2900.5) and f["EVPI"] == pytest.approx(2.0, abs=1e-6)
+    assert f["EV"] == approx(2898.5) and f["EEV"] == approx(3492.5) and f["VSS"] == pytest.approx(590, abs=1e-6)
+    # the same futures with closure not allowed: the EV plan keeps P2 too, VSS 0
+    no_close = {k: future(g).derive({"plants": future(g).table("plants").assign(may_close="no")})
+                for k, g in (("low", 5), ("high", 14))}
+    plain = solve_stochastic(no_close, options=exact)
+    assert plain.figures["RP"] == approx(2902.5) and plain.figures["VSS"] == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.slow
+def test_benders_on_ray_closes_like_the_extensive_form():
+    from optimizer.robust import Plan, solve_stochastic
+
+    # Futures of 5 and 4 GWh: each closes P2 in 2026 (5 GWh: 1535 against 1539; 4 GWh: P2 at 100 saves 4 a year
+    # against 12 of O&M, 4 x 101 x 3 + 20 = 1232), so the shared plan closes it: RP = 0.5 (1535 + 1232).
+    def future(gwh: float):
+        return _legacy_line(closure_cost=20).set(demand="soft", unserved_penalty_usd_per_kwh=200).demand(
+            gwh=gwh).scenario()
+
+    futures = {"a": future(5), "b": future(4)}
+    exact = optimizer.SolveOptions(rel_gap=0.0, threads=1)
+    known = {k: 0.0 for k in futures}
+    ef = solve_stochastic(futures, options=exact, optima=known)
+    bd = solve_stochastic(futures, options=exact, optima=known, method="benders", workers=2)
+    assert ef.plan == bd.plan == Plan(((("P2", "closure", 2026), 1),))
+    assert ef.figures["RP"] == approx(0.5 * (1535 + 1232)) and bd.figures["RP"] == pytest.approx(ef.figures["RP"])

@@ -1,6 +1,6 @@
 """Multi-cut Benders (L-shaped) decomposition of the two-stage programme, its subproblems on Ray.
 
-For futures too many for the extensive form. Every build (``open``, ``steps``) is first stage; the
+For futures too many for the extensive form. Every build (``open``, ``steps``) and closure (``close``) is first stage; the
 recourse of future k given a plan x is the LP
 
     Q_k(x) = min { cost_k(x, y) : y feasible for future k with the builds held at x }
@@ -37,10 +37,10 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 from ..model import build_model
 from ..scenario import Scenario
 from ..solve import SolveOptions, Status, new_solver, solve_model
-from .plans import Plan, fix_plan
+from .plans import Plan, first_stage_vars, fix_plan
 from .stochastic import risk_value
 
-INVESTMENT_CONSTRAINTS = ("open_once", "expansion_limit", "capex_budget", "total_budget")
+INVESTMENT_CONSTRAINTS = ("open_once", "expansion_limit", "capex_budget", "total_budget", "close_once")
 
 
 class RecourseSolver:
@@ -53,7 +53,7 @@ class RecourseSolver:
             if scenario.config.single_sourcing:
                 raise ValueError(f"future {name}: single sourcing makes the recourse a MILP; Benders needs an LP")
             m = build_model(scenario)
-            for var in (m.open, m.steps):  # held by bounds: as reals, the LP prices them
+            for _kind, var in first_stage_vars(m):  # held by bounds: as reals, the LP prices them
                 for v in var.values():
                     v.domain = pyo.Reals
             self.models[name] = (m, new_solver(manual_updates=True))
@@ -75,7 +75,7 @@ class RecourseSolver:
                 continue
             rc = res.solution_loader.get_reduced_costs(held)
             slopes = {}
-            for var, kind in ((m.open, "opening"), (m.steps, "step")):
+            for kind, var in first_stage_vars(m):
                 for (p, s), v in var.items():
                     slopes[kind, p, s] = float(rc[v])
             out.append((name, Status.OPTIMAL.value, float(res.incumbent_objective), slopes))
@@ -99,7 +99,8 @@ class BendersResult:
 def _signature(s: Scenario) -> tuple:
     """What the first-stage-only constraints of a future depend on (futures that share it share a block)."""
     d = s.data
-    plants = tuple((p, pl.candidate, pl.max_steps, pl.step_gwh > 0, pl.opening_cost, pl.step_cost, tuple(d.starts[p]))
+    plants = tuple((p, pl.candidate, pl.max_steps, pl.step_gwh > 0, pl.opening_cost, pl.step_cost, tuple(d.starts[p]),
+                    d.closure_starts.get(p))
                    for p, pl in sorted(d.plants.items()))
     return plants, tuple(sorted(d.capex_budget.items())), s.config.total_budget_musd
 
@@ -121,14 +122,15 @@ def _master(scenarios: Mapping[str, Scenario], pi: Mapping[str, float], cvar_wei
     first = list(blocks.values())
     open_keys = sorted({k for b in first for k in b.open})
     step_keys = sorted({k for b in first for k in b.steps})
+    close_keys = sorted({k for b in first for k in b.close})
+    mp.first_close = pyo.Var(close_keys, domain=pyo.Binary)
     mp.first_open = pyo.Var(open_keys, domain=pyo.Binary)
     mp.first_steps = pyo.Var(step_keys, domain=pyo.NonNegativeIntegers,
                              bounds=lambda _m, p, s: (0, max(b.steps[p, s].ub for b in first if (p, s) in b.steps)))
-    links = [(i, "open", k) for i, b in enumerate(first) for k in b.open] + \
-            [(i, "steps", k) for i, b in enumerate(first) for k in b.steps]
+    master = {"open": mp.first_open, "steps": mp.first_steps, "close": mp.first_close}
+    links = [(i, name, k) for name in master for i, b in enumerate(first) for k in getattr(b, name)]
     mp.link = pyo.Constraint(range(len(links)), rule=lambda _m, n: (
-        getattr(first[links[n][0]], links[n][1])[links[n][2]]
-        == (mp.first_open if links[n][1] == "open" else mp.first_steps)[links[n][2]]))
+        getattr(first[links[n][0]], links[n][1])[links[n][2]] == master[links[n][1]][links[n][2]]))
     names = list(scenarios)
     mp.theta = pyo.Var(names, domain=pyo.Reals)
     mp.cuts = pyo.ConstraintList()
@@ -148,7 +150,7 @@ def _cut(mp: pyo.ConcreteModel, k: str, q: float, slopes: dict, plan: Plan) -> N
     for (kind, p, s), d in slopes.items():
         if abs(d) < 1e-12:
             continue
-        var = mp.first_open[p, s] if kind == "opening" else mp.first_steps[p, s]
+        var = {"opening": mp.first_open, "step": mp.first_steps, "closure": mp.first_close}[kind][p, s]
         expr = expr + d * (var - counts.get((p, kind, s), 0))
     mp.cuts.add(mp.theta[k] >= expr)
 
@@ -209,7 +211,7 @@ def solve_benders(
                 status, message = outcome.status, f"the master problem is {outcome.status.value}"
                 break
             lower = max(lower, outcome.bound if outcome.bound is not None else outcome.objective)
-            plan = Plan.from_vars(mp.first_open, mp.first_steps)
+            plan = Plan.from_vars(mp.first_open, mp.first_steps, close_var=mp.first_close)
             gap = max(0.0, (upper - lower) / max(abs(upper), 1e-9))
             history.append({"iteration": iteration, "upper_bound": upper, "lower_bound": lower, "gap": gap,
                             "cuts": len(mp.cuts), "seconds": time.perf_counter() - t0})

@@ -1,7 +1,8 @@
-"""Investment plans: the first-stage decisions (openings and expansion steps) taken apart from the flows.
+"""Investment plans: the first-stage decisions (openings, expansion steps, closures) taken apart from the flows.
 
-A plan is the set of builds ``(plant, kind, start_year) -> count`` with ``kind`` ``opening`` or
-``step``. Evaluating a plan in a scenario fixes ``open[p,s]`` and ``steps[p,s]`` at the plan's counts
+A plan is the set of builds ``(plant, kind, start_year) -> count`` with ``kind`` ``opening``, ``step`` or
+``closure`` (:data:`FIRST_STAGE`). Evaluating a plan in a scenario fixes ``open[p,s]``, ``steps[p,s]`` and
+``close[p,s]`` at the plan's counts
 (zero where the plan has none) and solves what is left: flows, unserved demand (priced at the
 scenario's penalty when demand is soft) and single-source picks. Every constraint of the scenario
 stays in force, capital budgets included, so a plan that a scenario cannot afford or operate is
@@ -20,7 +21,20 @@ from ..model import build_model
 from ..scenario import Scenario
 from ..solve import SolveOptions, SolveOutcome, Status, new_solver, solve_model
 
-KINDS = ("opening", "step")
+FIRST_STAGE: tuple[tuple[str, str], ...] = (("opening", "open"), ("step", "steps"), ("closure", "close"))
+"""The first-stage decisions: (kind in plans and ``builds`` tables, the model's variable), in plan order."""
+KINDS = tuple(kind for kind, _ in FIRST_STAGE)
+VAR_OF = dict(FIRST_STAGE)
+
+
+def first_stage_vars(m: pyo.Block) -> list[tuple[str, pyo.Var]]:
+    """(kind, variable component) of every first-stage decision of a built model."""
+    return [(kind, getattr(m, name)) for kind, name in FIRST_STAGE]
+
+
+def first_stage_upper(m: pyo.Block, kind: str, p: str) -> int:
+    """The own upper bound of a first-stage variable: n_max[p] for steps, 1 for an opening or a closure."""
+    return m.d.plants[p].max_steps if kind == "step" else 1
 PLAN_COLUMNS = ["plan", "plant", "kind", "start_year", "count"]
 
 
@@ -42,15 +56,18 @@ class Plan:
 
     @classmethod
     def from_model(cls, m: pyo.Block, years: Iterable[int] | None = None) -> Plan:
-        """The plan held by a solved model's ``open`` and ``steps`` (only start years in ``years``)."""
-        return cls.from_vars(m.open, m.steps, years)
+        """The plan held by a solved model's first-stage variables (only start years in ``years``)."""
+        return cls.from_vars(m.open, m.steps, years, close_var=m.close)
 
     @classmethod
-    def from_vars(cls, open_var: pyo.Var, steps_var: pyo.Var, years: Iterable[int] | None = None) -> Plan:
-        """The plan held by solved opening and step variables indexed by (plant, start year)."""
+    def from_vars(cls, open_var: pyo.Var, steps_var: pyo.Var, years: Iterable[int] | None = None,
+                  close_var: pyo.Var | None = None) -> Plan:
+        """The plan held by solved opening, step (and closure) variables indexed by (plant, start year)."""
         keep = None if years is None else set(years)
         items = []
-        for var, kind in ((open_var, "opening"), (steps_var, "step")):
+        pairs = [(open_var, "opening"), (steps_var, "step")] + ([(close_var, "closure")] if close_var is not None
+                                                                 else [])
+        for var, kind in pairs:
             for (p, s), value in var.extract_values().items():
                 n = int(round(value or 0.0))
                 if n > 0 and (keep is None or s in keep):
@@ -75,21 +92,21 @@ def unplaceable(plan: Plan, m: pyo.Block) -> list[tuple[str, str, int]]:
     deliver within its horizon after its lead time, or a plant that cannot open or expand there)."""
     out = []
     for (p, kind, s), _n in plan.builds:
-        var = m.open if kind == "opening" else m.steps
+        var = getattr(m, VAR_OF[kind])
         if (p, s) not in var:
             out.append((p, kind, s))
     return out
 
 
 def fix_plan(m: pyo.Block, plan: Plan, years: Iterable[int] | None = None) -> list[pyo.Var]:
-    """Hold ``open`` and ``steps`` of ``m`` at the plan's counts (0 where it has none) through their
+    """Hold ``open``, ``steps`` and ``close`` of ``m`` at the plan's counts (0 where it has none) through their
     bounds, so that a persistent solver only needs the new bounds; only the start years in ``years``
     when given, the rest stay free. A build the model has no decision for is skipped (see
     :func:`unplaceable`). Returns the variables held (for :func:`release_plan`)."""
     keep = None if years is None else set(years)
     counts = dict(plan.builds)
     held = []
-    for var, kind in ((m.open, "opening"), (m.steps, "step")):
+    for kind, var in first_stage_vars(m):
         for (p, s), v in var.items():
             if keep is None or s in keep:
                 n = counts.get((p, kind, s), 0)
@@ -100,12 +117,12 @@ def fix_plan(m: pyo.Block, plan: Plan, years: Iterable[int] | None = None) -> li
 
 
 def release_plan(m: pyo.Block) -> list[pyo.Var]:
-    """Give ``open`` and ``steps`` back their own bounds (0..1 and 0..n_max[p])."""
+    """Give the first-stage variables back their own bounds (0..1, or 0..n_max[p] for steps)."""
     released = []
-    for var in (m.open, m.steps):
+    for kind, var in first_stage_vars(m):
         for (p, _s), v in var.items():
             v.setlb(0)
-            v.setub(1 if var is m.open else m.d.plants[p].max_steps)
+            v.setub(first_stage_upper(m, kind, p))
             released.append(v)
     return released
 
@@ -125,7 +142,7 @@ def evaluate_plans(scenario: Scenario, plans: Sequence[Plan], options: SolveOpti
     """Cost of each plan in ``scenario``: one model, the plan's builds fixed in turn, the rest re-solved.
 
     cost(plan, j) = min over flows (and single-source picks) of the scenario's discounted cost with
-    open[p,s] = w_plan[p,s], steps[p,s] = z_plan[p,s] for the start years s in ``years`` (all when not
+    open[p,s] = w_plan[p,s], steps[p,s] = z_plan[p,s], close[p,s] = c_plan[p,s] for the start years s in ``years`` (all when not
     given; later builds stay free, so the re-solve is a MILP).
     """
     m = build_model(scenario)

@@ -71,8 +71,9 @@ def extensive_form(scenarios: Mapping[str, Scenario], weights: Mapping[str, floa
                    decision_year: int | None = None, cvar_weight: float = 0.0,
                    cvar_alpha: float = 0.95) -> pyo.ConcreteModel:
     """The extensive form as one Pyomo model: one sub-block per scenario (``ef.scenario[k]`` is the
-    scenario's own model, its objective switched off), first-stage variables ``first_open[p,s]`` and
-    ``first_steps[p,s]``, the links ``nonant_open`` / ``nonant_steps``, and ``expected_cost``."""
+    scenario's own model, its objective switched off), first-stage variables ``first_open[p,s]``,
+    ``first_steps[p,s]`` and ``first_close[p,s]``, the links ``nonant_open`` / ``nonant_steps`` /
+    ``nonant_close``, and ``expected_cost``."""
     if not 0.0 <= cvar_alpha < 1.0:
         raise ValueError(f"cvar_alpha must be in [0, 1), got {cvar_alpha}")
     if cvar_weight < 0.0:
@@ -95,6 +96,7 @@ def extensive_form(scenarios: Mapping[str, Scenario], weights: Mapping[str, floa
 
     open_keys = sorted({key for b in blocks.values() for key in b.open if key[1] in years})
     step_keys = sorted({key for b in blocks.values() for key in b.steps if key[1] in years})
+    close_keys = sorted({key for b in blocks.values() for key in b.close if key[1] in years})
     step_max = {key: max(b.steps[key].ub for b in blocks.values() if key in b.steps) for key in step_keys}
     ef.first_open = pyo.Var(open_keys, domain=pyo.Binary)
     ef.first_steps = pyo.Var(step_keys, domain=pyo.NonNegativeIntegers, bounds=lambda _m, p, s: (0, step_max[p, s]))
@@ -104,6 +106,10 @@ def extensive_form(scenarios: Mapping[str, Scenario], weights: Mapping[str, floa
     ef.nonant_steps = pyo.Constraint(
         [(i, p, s) for i, k in enumerate(names) for (p, s) in step_keys if (p, s) in blocks[k].steps],
         rule=lambda _m, i, p, s: blocks[names[i]].steps[p, s] == ef.first_steps[p, s])
+    ef.first_close = pyo.Var(close_keys, domain=pyo.Binary)
+    ef.nonant_close = pyo.Constraint(
+        [(i, p, s) for i, k in enumerate(names) for (p, s) in close_keys if (p, s) in blocks[k].close],
+        rule=lambda _m, i, p, s: blocks[names[i]].close[p, s] == ef.first_close[p, s])
 
     ef.scenario_cost = pyo.Expression(range(len(names)), rule=lambda _m, i: blocks[names[i]].total_cost.expr)
     ef.expected_cost = pyo.Expression(expr=sum(pi[k] * ef.scenario_cost[i] for i, k in enumerate(names)))
@@ -189,7 +195,7 @@ def _by_extensive_form(scenarios, pi, years, decision_year, risk, options) -> _S
         return _Solved(outcome.status, Plan(()), None, outcome.bound, None, [math.nan] * len(names), None, {},
                        details)
     costs = [pyo.value(ef.scenario_cost[i]) for i in range(len(names))]
-    return _Solved(outcome.status, Plan.from_vars(ef.first_open, ef.first_steps, years), outcome.objective,
+    return _Solved(outcome.status, Plan.from_vars(ef.first_open, ef.first_steps, years, close_var=ef.first_close), outcome.objective,
                    outcome.bound, outcome.gap, costs, pyo.value(ef.cvar) if risk["cvar_weight"] > 0 else None,
                    _scenario_tables(ef, outcome), details)
 
