@@ -15,9 +15,10 @@ EXACT = SolveOptions(rel_gap=1e-9, threads=2)
 
 # every money column of the inputs; tariff rates scale with the cell cost they apply to
 MONEY = {
-    "plants": ["opening_cost_musd", "step_cost_musd", "fixed_om_musd_per_gwh"],
+    "plants": ["opening_cost_musd", "step_cost_musd", "fixed_om_musd_per_gwh", "closure_cost_musd"],
     "plant_years": ["cell_cost_usd_per_kwh", "credit_usd_per_kwh"],
     "lanes": ["freight_usd_per_kwh"],
+    "lane_years": ["freight_usd_per_kwh"],
     "years": ["capex_budget_musd", "carbon_price_usd_per_t"],
 }
 

@@ -1,7 +1,7 @@
 """Multi-cut Benders (L-shaped) decomposition of the two-stage programme, its subproblems on Ray.
 
-For futures too many for the extensive form. Every build (``open``, ``steps``) and closure (``close``) is first stage; the
-recourse of future k given a plan x is the LP
+For futures too many for the extensive form. Every build (``open``, ``steps``) and closure (``close``) is
+first stage; the recourse of future k given a plan x is the LP
 
     Q_k(x) = min { cost_k(x, y) : y feasible for future k with the builds held at x }
 

@@ -142,8 +142,8 @@ def evaluate_plans(scenario: Scenario, plans: Sequence[Plan], options: SolveOpti
     """Cost of each plan in ``scenario``: one model, the plan's builds fixed in turn, the rest re-solved.
 
     cost(plan, j) = min over flows (and single-source picks) of the scenario's discounted cost with
-    open[p,s] = w_plan[p,s], steps[p,s] = z_plan[p,s], close[p,s] = c_plan[p,s] for the start years s in ``years`` (all when not
-    given; later builds stay free, so the re-solve is a MILP).
+    open[p,s] = w_plan[p,s], steps[p,s] = z_plan[p,s], close[p,s] = c_plan[p,s] for the start years s in
+    ``years`` (all when not given; later builds stay free, so the re-solve is a MILP).
     """
     m = build_model(scenario)
     solver = new_solver(manual_updates=True)

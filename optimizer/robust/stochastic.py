@@ -195,7 +195,8 @@ def _by_extensive_form(scenarios, pi, years, decision_year, risk, options) -> _S
         return _Solved(outcome.status, Plan(()), None, outcome.bound, None, [math.nan] * len(names), None, {},
                        details)
     costs = [pyo.value(ef.scenario_cost[i]) for i in range(len(names))]
-    return _Solved(outcome.status, Plan.from_vars(ef.first_open, ef.first_steps, years, close_var=ef.first_close), outcome.objective,
+    plan = Plan.from_vars(ef.first_open, ef.first_steps, years, close_var=ef.first_close)
+    return _Solved(outcome.status, plan, outcome.objective,
                    outcome.bound, outcome.gap, costs, pyo.value(ef.cvar) if risk["cvar_weight"] > 0 else None,
                    _scenario_tables(ef, outcome), details)
 
