@@ -59,7 +59,7 @@ def test_plant_without_lanes_changes_nothing(base, base_result):
     plants = base.table("plants")
     extra = plants.iloc[[0]].copy()
     extra["plant"] = "Unreachable"
-    extra["status"] = "candidate"
+    extra["status"], extra["may_close"] = "candidate", "no"
     extra["opening_capacity_gwh"], extra["opening_cost_musd"] = 50.0, 1.0  # cheap and large, but no lane
     py = base.table("plant_years")
     extra_years = py[py["plant"] == plants["plant"].iloc[0]].copy()
@@ -73,7 +73,7 @@ def test_plant_without_lanes_changes_nothing(base, base_result):
 
 
 def test_fixing_the_integers_and_resolving_the_lp_reproduces_the_objective(base, base_result):
-    """A fresh model with openings and steps fixed from the written builds table, solved as an LP."""
+    """A fresh model with openings, steps and closures fixed from the written builds table, solved as an LP."""
     import pyomo.environ as pyo
 
     from optimizer.model import build_model
@@ -81,7 +81,7 @@ def test_fixing_the_integers_and_resolving_the_lp_reproduces_the_objective(base,
 
     m = build_model(base)
     chosen = {(b.plant, b.start_year, b.kind): b.count for b in base_result.builds.itertuples()}
-    for var, kind in ((m.open, "opening"), (m.steps, "step")):
+    for var, kind in ((m.open, "opening"), (m.steps, "step"), (m.close, "closure")):
         for (p, t), v in var.items():
             v.fix(chosen.get((p, t, kind), 0))
             v.domain = pyo.Reals
