@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 import optimizer
-from optimizer.solve import SolveOptions
+from optimizer.solver import SolveOptions
 
 from .instances import read_orlib_cap, shared_benchmarks_dir
 from .synthetic import synthetic_scenario

@@ -20,8 +20,8 @@ import pyomo.environ as pyo
 
 from optimizer.io import load_scenario
 from optimizer.robust.stochastic import extensive_form
-from optimizer.solve import SolveOptions, solve_model
-from optimizer.sweep.changes import apply_changes
+from optimizer.solver import SolveOptions, solve_model
+from optimizer.sweep.apply import apply_changes
 from optimizer.sweep.spec import load_sweep
 
 DEFAULT_SWEEP = Path("scenarios/sweeps/monte_carlo.yaml")

@@ -24,7 +24,7 @@ import highspy
 
 import optimizer
 from optimizer.scenario import Scenario
-from optimizer.solve import SolveOptions
+from optimizer.solver import SolveOptions
 
 HIGHS_OPTIMAL = "Optimal"
 

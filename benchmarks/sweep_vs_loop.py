@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import optimizer
-from optimizer.sweep.changes import apply_changes
+from optimizer.sweep.apply import apply_changes
 from optimizer.sweep.runner import DEFAULT_TIME_LIMIT, run_sweep
 from optimizer.sweep.spec import load_sweep
 

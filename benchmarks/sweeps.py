@@ -132,9 +132,10 @@ def case_breakdown(count: int = 40) -> pd.DataFrame:
     from optimizer.io import load_scenario
     from optimizer.model.params import structure_key
     from optimizer.results import extract_tables
-    from optimizer.solve import SolveOptions
-    from optimizer.sweep.changes import apply_changes
-    from optimizer.sweep.spec import load_sweep, scenario_id
+    from optimizer.solver import SolveOptions
+    from optimizer.sweep.apply import apply_changes
+    from optimizer.sweep.cases import scenario_id
+    from optimizer.sweep.spec import load_sweep
     from optimizer.sweep.worker import CaseSolver
 
     sweep = load_sweep(MONTE_CARLO)

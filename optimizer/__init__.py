@@ -1,15 +1,15 @@
 """Battery-sourcing capacity optimisation: a Pyomo MILP solved with HiGHS, swept on Ray.
 
 Stages, kept apart: :mod:`~optimizer.scenario` (validated, solver-free data) -> :mod:`~optimizer.model`
-(Pyomo build) -> :mod:`~optimizer.solve` (HiGHS) -> :mod:`~optimizer.results` (tables).
+(Pyomo build) -> :mod:`~optimizer.solver` (HiGHS) -> :mod:`~optimizer.results` (tables).
 """
 
-from .api import DEFAULT_SCENARIO, solve
+from .api import DEFAULT_SCENARIO, load_results, solve
 from .errors import InputError, Problem
 from .io import load_scenario, scenario_from_tables, write_scenario
-from .results import SolveResult, load_results
+from .results import SolveResult
 from .scenario import Scenario
-from .solve import SolveOptions, Status
+from .solver import SolveOptions, Status
 
 __all__ = [
     "DEFAULT_SCENARIO", "InputError", "Problem", "Scenario", "SolveOptions", "SolveResult", "Status",

@@ -11,8 +11,12 @@ from .explain import explain_infeasible, lp_conflict
 from .io import load_scenario
 from .model import build_model
 from .results import SolveResult, empty_tables, extract_tables
+from .review import use_folder_reader
 from .scenario import Scenario
-from .solve import SolveOptions, Status, fixed_lp_duals, solve_model, write_mps
+from .solver import SolveOptions, Status, fixed_lp_duals, solve_model, write_mps
+from .sweep.cases import scenario_id
+from .sweep.store import SweepResult
+from .unserved import unserved_summary
 
 DEFAULT_SCENARIO = Path("scenarios/base")
 """The default scenario as the command line shows it: ``scenarios/base`` where it exists under the current
@@ -53,9 +57,6 @@ def solve(
     adds the LP re-solve with the integer decisions fixed, which prices capacity and demand
     (``capacity.marginal_value_usd_per_kwh``).
     """
-    from .sweep.spec import scenario_id
-    from .unserved import unserved_summary
-
     wall0 = time.perf_counter()
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(default_scenario() if scenario is None else scenario)
@@ -94,6 +95,8 @@ def solve(
 
     manifest = {
         "scenario": scenario.name,
+        "description": scenario.config.description,
+        "settings": scenario.config.model_dump(mode="json", exclude={"sources", "name", "description"}),
         "source": _absolute(scenario.origin),
         "status": outcome.status.value,
         "termination": outcome.termination,
@@ -124,4 +127,19 @@ def _absolute(origin: str) -> str:
     return origin if origin.startswith("<") else str(Path(origin).resolve())
 
 
-__all__ = ["solve", "SolveOptions", "Status", "DEFAULT_SCENARIO"]
+
+
+def load_results(path: str | Path) -> SolveResult | SweepResult:
+    """Read a result folder back: a solve (:class:`~optimizer.results.SolveResult`) or a sweep
+    (:class:`~optimizer.sweep.store.SweepResult`, with ``summary`` and the long tables carrying a
+    ``scenario_id`` column)."""
+    path = Path(path)
+    if (path / "sweep.json").is_file():
+        return SweepResult(path)
+    return SolveResult.read(path)
+
+
+# the review analyses compare with a result folder through this reader (they sit below both kinds of result)
+use_folder_reader(load_results)
+
+__all__ = ["solve", "load_results", "SolveOptions", "Status", "DEFAULT_SCENARIO"]

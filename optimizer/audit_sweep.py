@@ -18,7 +18,11 @@ import pandas as pd
 from .audit import audit_result
 from .errors import InputError, Problem
 from .results import COLUMNS, SolveResult
-from .solve import Status
+from .solver import Status
+from .sweep.apply import apply_changes
+from .sweep.cases import scenario_id
+from .sweep.spec import load_sweep
+from .sweep.store import SweepResult
 
 
 @dataclass
@@ -68,10 +72,6 @@ def _case_result(sweep, row: pd.Series) -> SolveResult:
 def audit_sweep(sweep_dir: Path) -> SweepAudit:
     """Audit every solved scenario of the sweep folder ``sweep_dir``; raise :class:`InputError` when the
     sweep file or its base cannot be found, or when a case no longer resolves to the scenario solved."""
-    from .sweep.changes import apply_changes
-    from .sweep.spec import load_sweep, scenario_id
-    from .sweep.store import SweepResult
-
     sweep_dir = Path(sweep_dir)
     meta = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
     sweep_file = resolve_source(str(meta.get("file", "")), sweep_dir)

@@ -16,15 +16,26 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .api import default_scenario
+from .api import PACKAGED_BASE, default_scenario, load_results
 from .api import solve as solve_scenario
+from .audit import audit_result
+from .audit_sweep import audit_sweep, resolve_source
 from .errors import InputError
+from .export import export_results
 from .io import load_scenario, write_scenario
 from .outpath import check_output_file, check_output_folder
+from .overrides import other_scenario_in, override_scenario
+from .report import write_report
 from .results import SolveResult
-from .solve import SolveOptions
+from .robust.run import run_robust
+from .solver import SolveOptions
+from .sweep.runner import run_sweep
+from .unserved import unserved_sentence
 
 EXIT_OK, EXIT_INPUT, EXIT_NO_SOLUTION = 0, 2, 3
+SOLVE_TIME_LIMIT = 600.0
+"""Default time limit of a single solve (s): the base case takes well under a second; a scenario that runs
+longer stops with its best plan as status ``feasible`` and its gap (docs/results.md)."""
 CONFLICT_SHOWN = 12  # rows of an IIS printed; the manifest keeps them all
 
 app = typer.Typer(
@@ -33,6 +44,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain: "[default: ...]" must not be read as markup
 )
 out = Console()
 err = Console(stderr=True)
@@ -50,11 +62,16 @@ def solve(
         help="Scenario folder or .xlsx workbook [default: scenarios/base if the current folder has one, else the "
              "base case packaged with the tool].", show_default=False)] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Result folder [default: results/<scenario>].")] = None,
-    time_limit: Annotated[float | None, typer.Option(help="HiGHS time limit in seconds.", min=0)] = None,
+    time_limit: Annotated[float, typer.Option(help="HiGHS time limit in seconds; a solve stopped by it keeps its "
+                                                   "best plan as status 'feasible'.", min=0)] = SOLVE_TIME_LIMIT,
     gap: Annotated[float, typer.Option(help="Relative MIP gap at which to stop.", min=0)] = 1e-4,
     threads: Annotated[int | None, typer.Option(help="HiGHS threads [default: all cores].", min=1)] = None,
     seed: Annotated[int, typer.Option(help="HiGHS random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print manifest.json instead of the summary.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show HiGHS's log as it solves (on stderr).")]
+    = False,
+    log: Annotated[Path | None, typer.Option("--log", help="Write HiGHS's log to this file [default: no log].")]
+    = None,
     write_mps: Annotated[Path | None, typer.Option("--write-mps", help="Also export the model as MPS.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE", show_default=False,
                                                    help="Override a setting of scenario.yaml (repeatable), e.g. "
@@ -63,10 +80,11 @@ def solve(
                                                                 "the result folder holds.")] = False,
 ) -> None:
     """Solve one scenario and write its result tables (parquet) and manifest.json."""
-    from .overrides import other_scenario_in, override_scenario
-
     try:
-        options = SolveOptions(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed)
+        if log is not None:
+            check_output_file(log, "--log")
+        options = SolveOptions(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed,
+                               extra=highs_log_options(verbose, log))
         loaded, overrides = override_scenario(load_scenario(scenario or default_scenario()), set_ or [])
         target = out_dir or Path("results") / loaded.name
         check_output_folder(target)  # before the solve: a wrong --out is found at once
@@ -113,8 +131,6 @@ def init(
     """Copy the packaged base case into TARGET as a starting point for a scenario of your own."""
     import shutil
 
-    from .api import PACKAGED_BASE
-
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         err.print(f"error: {target} already exists and is not an empty folder: give a new folder",
                   markup=False, highlight=False)
@@ -148,8 +164,6 @@ def sweep(
         TimeElapsedColumn,
         TimeRemainingColumn,
     )
-
-    from .sweep.runner import run_sweep
 
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), TextColumn("ETA"),
@@ -198,8 +212,6 @@ def export(
 ) -> None:
     """Write a scenario, or a result's tables, as one .xlsx workbook or a folder of CSV files."""
     if (source / "manifest.json").is_file() or (source / "sweep.json").is_file():
-        from .export import export_results
-
         try:
             written = export_results(source, target)
         except ValueError as exc:
@@ -223,9 +235,6 @@ def audit(
 ) -> None:
     """Recompute every constraint family from the written tables (every scenario of a sweep); exit 1 if any
     is violated."""
-    from .audit import audit_result
-    from .results import load_results
-
     if (results_dir / "sweep.json").is_file():
         _audit_sweep(results_dir, scenario)
     try:
@@ -246,15 +255,11 @@ def audit(
 
 
 def _recorded_source(manifest: dict, results_dir: Path) -> Path:
-    from .audit_sweep import resolve_source
-
     return resolve_source(str(manifest.get("source_path") or manifest["source"]), results_dir)
 
 
 def _audit_sweep(results_dir: Path, scenario: Path | None) -> None:
     """Audit every scenario of a sweep folder; one line per case, then the families with violations."""
-    from .audit_sweep import audit_sweep
-
     if scenario is not None:
         err.print("error: a sweep folder is audited against its own sweep file: give no SCENARIO",
                   markup=False, highlight=False)
@@ -304,8 +309,6 @@ def robust(
                                                       "[default: equal].")] = None,
 ) -> None:
     """One build plan for many futures: the regret matrix of a sweep's plans and a two-stage stochastic plan."""
-    from .robust.run import run_robust
-
     try:
         run = run_robust(sweep_file, out_dir, address=address, workers=workers, time_limit=time_limit, regret=regret,
                          stochastic=stochastic, decision_year=decision_year, cvar_weight=cvar_weight,
@@ -346,16 +349,36 @@ def robust(
 def report(
     results_dir: Annotated[Path, typer.Argument(help="A result folder of `optimizer solve` or `optimizer sweep`.")],
     out_file: Annotated[Path | None, typer.Option("--out", help="HTML file [default: DIR/report.html].")] = None,
+    compare: Annotated[Path | None, typer.Option("--compare", help="A second result folder to set side by side "
+                                                                   "[default: none].")] = None,
+    baseline: Annotated[str | None, typer.Option("--baseline", help="For a sweep: the case the single-plan "
+                                                                    "sections show [default: base].")] = None,
 ) -> None:
-    """Write one self-contained HTML report (KPIs, build plan, sourcing, costs, utilisation; for a sweep also
-    distributions, build frequency and the tornado) that opens with no network."""
-    from .report import write_report
+    """Write one self-contained HTML report that opens with no network: overview (status, gap, settings),
+    KPIs, demand against capacity, build plan, sourcing, costs, utilisation, marginal value of capacity,
+    landed cost; for a sweep also distributions, build frequency and the tornado."""
+    for folder in (results_dir, compare):
+        if folder is not None and not (folder / "manifest.json").is_file() and not (folder / "sweep.json").is_file():
+            err.print(f"error: {folder} is not a result folder (no manifest.json or sweep.json): give a folder "
+                      "written by `optimizer solve` or `optimizer sweep`", markup=False, highlight=False,
+                      soft_wrap=True)
+            raise typer.Exit(EXIT_INPUT)
+    try:
+        written = write_report(results_dir, out_file, compare=compare, baseline=baseline)
+    except ValueError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INPUT) from None
+    out.print(f"wrote {written}", highlight=False)
 
-    if not (results_dir / "manifest.json").is_file() and not (results_dir / "sweep.json").is_file():
-        err.print(f"error: {results_dir} is not a result folder (no manifest.json or sweep.json): give a folder "
-                  "written by `optimizer solve` or `optimizer sweep`", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_INPUT)
-    out.print(f"wrote {write_report(results_dir, out_file)}")
+
+def highs_log_options(verbose: bool, log: Path | None) -> dict[str, object]:
+    """HiGHS options that show its log on the console (``verbose``) and/or write it to ``log``."""
+    if not verbose and log is None:
+        return {}
+    opts: dict[str, object] = {"output_flag": True, "log_to_console": verbose}
+    if log is not None:
+        opts["log_file"] = str(log)
+    return opts
 
 
 def _print_warnings(scenario) -> None:
@@ -402,8 +425,6 @@ def _print_summary(result: SolveResult, target: Path) -> None:
             out.print(grid)
 
     if m.get("unserved"):
-        from .unserved import unserved_sentence
-
         out.print(f"[bold yellow]Unserved demand:[/] {escape(unserved_sentence(m['unserved']))}", soft_wrap=True)
     kpis = Table("KPI", "value", "unit", title="KPIs")
     for k in result.kpis.itertuples(index=False):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -52,8 +53,6 @@ class ScenarioConfig(BaseModel):
     @field_validator("fx")
     @classmethod
     def _fx_positive(cls, fx: dict[str, float]) -> dict[str, float]:
-        import math
-
         for cur, idx in fx.items():
             if not (isinstance(idx, (int, float)) and math.isfinite(idx) and 0 < idx <= FX_MAX):
                 raise ValueError(f"fx index of {cur} must be a number > 0 and at most {FX_MAX:g}, got {idx!r}")

@@ -19,6 +19,7 @@ from pydantic_core import PydanticUndefined
 
 from .config import FX_MAX, ScenarioConfig
 from .io import CONFIG_FILE, CONFIG_SHEET
+from .lint import WARNING_CHECKS
 from .schema import MAGNITUDE, SOURCE_SUFFIX, TABLES, Column, Table
 
 REGENERATE = "python -m optimizer.docs > docs/data.md"
@@ -265,8 +266,6 @@ def render_config() -> str:
 
 
 def _warning_checks() -> list:
-    from .lint import WARNING_CHECKS
-
     return list(WARNING_CHECKS)
 
 
@@ -296,6 +295,13 @@ def render_data_reference() -> str:
         "   settings use dotted keys: the row `fx.JPY | 1.1` is `fx: {JPY: 1.1}` in YAML. Text values are read",
         "   as YAML (`true`, `2030`, `null`), an empty value is null. `optimizer export SCENARIO TARGET`",
         "   converts between the two layouts.",
+        "",
+        f"`{CONFIG_FILE}` (like a sweep file and every YAML value of the `{CONFIG_SHEET}` sheet) is read with a safe",
+        "loader. A key written twice in one mapping is an error (`duplicate-key`, with its line); merge keys",
+        "(`<<: *defaults`) are refused (`yaml-merge`): write the keys out. A document over 1,000,000 bytes, or one",
+        "holding more than 100,000 values with every alias (`*name`) counted as written out, is refused",
+        "(`yaml-limit`); the environment variables `OPTIMIZER_YAML_MAX_BYTES` and `OPTIMIZER_YAML_MAX_NODES` raise",
+        "the limits.",
         "",
         "A table absent from the folder (or workbook) is an error when it is required; optional tables may be",
         "left out. Optional columns may be left out or left blank: the column's default applies.",

@@ -42,7 +42,7 @@ import pyomo.environ as pyo
 
 from .model import build_model
 from .scenario import Scenario
-from .solve import SolveOptions, Status, solve_model
+from .solver import SolveOptions, Status, solve_model
 
 TOLERANCE = 1e-6  # slack (in the row's unit) below this is numerical noise, not a relaxation
 MAX_LINES = 20  # longest explanation; the rest is summarised as "... and N more"

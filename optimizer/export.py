@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .results import load_results
+from .api import load_results
+from .xlsx import write_workbook
 
 UNITS_BY_SUFFIX: tuple[tuple[str, str], ...] = (
     ("_usd_per_kwh", "$/kWh"),
@@ -82,8 +83,6 @@ def _about(tables: dict[str, pd.DataFrame], head: list[tuple[str, str]]) -> pd.D
 
 def export_results(result_dir: str | Path, target: str | Path) -> Path:
     """Write the tables of a solve or sweep folder to an .xlsx workbook or a folder of CSV files."""
-    from .xlsx import write_workbook
-
     result_dir, target = Path(result_dir), Path(target)
     tables, head = _tables(result_dir)
     about = _about(tables, head)

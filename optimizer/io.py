@@ -1,7 +1,7 @@
 """Reading and writing scenarios: a folder of CSV tables plus ``scenario.yaml``, or one .xlsx workbook
 (a sheet per table plus a ``scenario`` sheet of ``key``/``value`` rows, nested keys dotted: ``fx.JPY``).
 
-Files are read with safe loaders only (``yaml.safe_load``, CSV as text); every problem found is
+Files are read with safe loaders only (YAML by :mod:`optimizer.yamlfile`, CSV as text); every problem found is
 reported through :class:`~optimizer.errors.InputError`.
 """
 
@@ -21,7 +21,9 @@ from .limits import TABLE_ROWS
 from .scenario import Scenario
 from .schema import SOURCE_SUFFIX, TABLES, TABLES_BY_NAME
 from .validate import cap_problems, validate_tables
+from .xlsx import write_workbook
 from .xlsx_check import workbook_problems
+from .yamlfile import parse_yaml, read_yaml
 
 CONFIG_FILE = "scenario.yaml"
 CONFIG_SHEET = "scenario"
@@ -50,16 +52,9 @@ def scenario_from_tables(
 
 def _read_yaml(path: Path) -> tuple[object, list[Problem]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        return read_yaml(path)
     except FileNotFoundError:
         return None, [Problem(str(path), None, None, "missing-file", f"{path.name} is missing")]
-    try:
-        return yaml.safe_load(text), []
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        row = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        return None, [Problem(str(path), row, None, "yaml", f"malformed YAML: {problem}")]
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
@@ -165,10 +160,12 @@ def _config_from_sheet(frame: pd.DataFrame, file: str) -> tuple[dict[str, Any], 
         if pd.isna(key) or (isinstance(value, float) and pd.isna(value)):
             continue  # a blank value is the setting's default (an exported '' or null reads back blank)
         if isinstance(value, str) and str(key).split(".")[0] not in TEXT_SETTINGS:
-            try:
-                value = yaml.safe_load(value)
-            except yaml.YAMLError:
-                return {}, [Problem(file, i + 2, "value", "yaml", f"cannot read value {value!r}")]
+            text = value
+            value, problems = parse_yaml(text, file, row=i + 2)
+            if problems:
+                shown = repr(text) if len(text) <= 60 else repr(text[:57]) + "..."
+                message = f"cannot read value {shown}" if problems[0].rule == "yaml" else problems[0].message
+                return {}, [Problem(file, i + 2, "value", problems[0].rule, message)]
         node = config
         parts = str(key).strip().split(".")
         for part in parts[:-1]:
@@ -216,8 +213,6 @@ def _header_notes(table_name: str, columns: list[str]) -> dict[str, str]:
 def write_scenario(scenario: Scenario, target: str | Path) -> Path:
     """Write a scenario as a folder of CSV files plus scenario.yaml, or as an .xlsx workbook (one sheet per
     table after the ``scenario`` sheet of settings; see :func:`optimizer.xlsx.write_workbook`)."""
-    from .xlsx import write_workbook
-
     target = Path(target)
     config = scenario.config.model_dump(mode="json", exclude_defaults=False)
     if target.suffix.lower() == ".xlsx":

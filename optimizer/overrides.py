@@ -9,18 +9,16 @@ scenario and its overrides (``base__total_budget_musd-3000__fx.JPY-1.1``) unless
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .config import ScenarioConfig
-from .errors import InputError, Problem
+from .errors import InputError, Problem, did_you_mean
 from .scenario import Scenario
+from .yamlfile import parse_yaml
 
 SOURCE = "--set"
 DICT_SETTINGS = {"fx", "sources"}
@@ -53,16 +51,16 @@ def parse_overrides(items: list[str]) -> tuple[dict[str, Any], list[Problem]]:
             problems.append(Problem(SOURCE, None, None, "usage", f"'{item}' is not KEY=VALUE"))
             continue
         if top not in known or (top in DICT_SETTINGS) != ("." in key) or key.count(".") > 1:
-            close = difflib.get_close_matches(top, known, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close and close[0] != top else ""
+            hint = "" if top in known else did_you_mean(top, known)
             what = (f"'{key}': give {top}.<code>, e.g. fx.JPY=1.1" if top in DICT_SETTINGS
                     else f"'{key}' is not a setting of scenario.yaml{hint}")
             problems.append(Problem(SOURCE, None, key, "unknown-key", what))
             continue
-        try:
-            value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError:
-            problems.append(Problem(SOURCE, None, key, "yaml", f"cannot read value {text!r}"))
+        value, read = parse_yaml(text, SOURCE) if text.strip() else (None, [])
+        if read:
+            shown = repr(text) if len(text) <= 60 else repr(text[:57]) + "..."
+            message = f"cannot read value {shown}" if read[0].rule == "yaml" else read[0].message
+            problems.append(Problem(SOURCE, None, key, read[0].rule, message))
             continue
         if key in parsed:
             problems.append(Problem(SOURCE, None, key, "duplicate-key", f"'{key}' is set more than once"))

@@ -17,12 +17,28 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from .results import atomic_write, load_results
+from .api import load_results
+from .files import atomic_write
+from .report_parts import (
+    MONEY_AXIS,
+    comparison,
+    demand_capacity,
+    explanation,
+    html_table,
+    kpi_label,
+    marginal_value,
+    overview,
+    sourcing_by_year,
+)
 from .review import Review, ReviewData
 
-SOLVE_SECTIONS = ("kpis", "build-plan", "sourcing", "costs", "utilisation", "landed-cost")
+SOLVE_SECTIONS = ("overview", "kpis", "demand", "build-plan", "sourcing", "costs", "utilisation", "marginal-value",
+                  "landed-cost")
 SWEEP_SECTIONS = (*SOLVE_SECTIONS, "distributions", "build-frequency", "tornado")
 REPORT_NAME = "report.html"
+PLAN_SECTIONS = (("demand", "Demand against capacity"), ("build-plan", "Capacity build plan"),
+                 ("sourcing", "Sourcing flows"), ("costs", "Cost breakdown"), ("utilisation", "Utilisation"),
+                 ("marginal-value", "Marginal value of capacity"), ("landed-cost", "Landed cost by lane"))
 
 STYLE = """
 body { font-family: "Liberation Sans", Arial, sans-serif; margin: 0 auto; max-width: 1150px; padding: 0 1.5em 3em;
@@ -32,15 +48,10 @@ nav a { margin-right: 1em; } section { border-top: 1px solid #d9e2ec; padding-to
 table.data { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
 table.data th, table.data td { border: 1px solid #d9e2ec; padding: 0.2em 0.6em; text-align: right; }
 table.data th { background: #f0f4f8; } p.note { color: #52606d; font-size: 0.9em; }
+table.meta-table th { text-align: left; } table.meta-table td { text-align: left; }
+p.alert { background: #fff4e5; border-left: 4px solid #f2994a; padding: 0.5em 0.8em; }
+div.scroll { overflow-x: auto; max-width: 100%; }
 """
-
-
-def _table(frame: pd.DataFrame, digits: int = 2) -> str:
-    """A DataFrame as an HTML table (numbers with thousands separators, NaN as a dash)."""
-    if not len(frame):
-        return '<p class="note">(no rows)</p>'
-    return frame.to_html(index=False, classes="data", border=0, na_rep="-",
-                         float_format=lambda v: f"{v:,.{digits}f}")
 
 
 class _Page:
@@ -65,14 +76,25 @@ def _note(text: str) -> str:
     return f'<p class="note">{html.escape(text)}</p>'
 
 
-def focus_case(data: ReviewData) -> str | None:
-    """The case_key of the plan shown in the single-plan sections: ``base`` if present, else the first
-    scenario with a solution (None if none has one)."""
+def focus_case(data: ReviewData, baseline: str | None = None) -> tuple[str | None, str]:
+    """The case_key of the plan shown in the single-plan sections, and a note saying which it is: the case
+    named ``baseline`` if given, else ``base``, else (a sweep without a base case) the first case by name
+    with a solution, never simply the first to finish. Raises ValueError for a ``baseline`` not solved here."""
     solved = data.solved()
+    if baseline is not None:
+        named = solved[solved["case"] == baseline]
+        if not len(named):
+            known = ", ".join(sorted(map(str, solved["case"]))[:12])
+            raise ValueError(f"--baseline {baseline!r} is not a case with a solution in this sweep (cases: {known})")
+        return str(named["case_key"].iloc[0]), f"Single-plan sections show case {baseline} (chosen as the baseline)."
     if not len(solved):
-        return None
+        return None, "No scenario has a solution."
     named = solved[solved["case"] == "base"]
-    return str((named if len(named) else solved)["case_key"].iloc[0])
+    if len(named):
+        return str(named["case_key"].iloc[0]), "Single-plan sections show the base case."
+    first = solved.sort_values("case", kind="stable").iloc[0]
+    return str(first["case_key"]), (f"The sweep has no base case: single-plan sections show case {first['case']} "
+                                    "(the first by name; choose another with --baseline).")
 
 
 def _of(data: ReviewData, name: str, key: str | None) -> pd.DataFrame:
@@ -84,20 +106,19 @@ def _kpis(page: _Page, result: Review, data: ReviewData, key: str | None) -> Non
     parts = []
     if data.is_sweep:
         counts = data.summary["status"].value_counts().rename_axis("status").reset_index(name="scenarios")
-        parts += [_note(f"{len(data.summary)} scenarios by status:"), _table(counts)]
+        parts += [_note(f"{len(data.summary)} scenarios by status:"), html_table(counts)]
     if key is None:
         page.section("kpis", "Key figures", *parts, _note("No scenario has a solution."))
         return
     row = data.summary[data.summary["case_key"] == key].iloc[0]
-    kpis = pd.DataFrame({"kpi": data.kpis, "value": [row[k] for k in data.kpis]})
-    if not data.is_sweep:
-        kpis["unit"] = result.tables["kpis"]["unit"].to_numpy()
-    else:
+    kpis = pd.DataFrame({"KPI": [kpi_label(k)[0] for k in data.kpis], "unit": [kpi_label(k)[1] for k in data.kpis],
+                         "value": [row[k] for k in data.kpis]})
+    if data.is_sweep:
         dist = result.distributions((0.05, 0.5, 0.95)).set_index("kpi")
-        kpis = kpis.assign(**{f"sweep {c}": kpis["kpi"].map(dist[c]) for c in ("p5", "p50", "p95")})
+        kpis = kpis.assign(**{f"sweep {c}": [dist[c].get(k) for k in data.kpis] for c in ("p5", "p50", "p95")})
         parts.append(_note(f"Case {row['case']} (the baseline), with the 5th, 50th and 95th percentile of each "
                            "KPI across the scenarios with a solution."))
-    page.section("kpis", "Key figures", *parts, _table(kpis, 3))
+    page.section("kpis", "Key figures", *parts, html_table(kpis, 3))
 
 
 def _build_plan(page: _Page, data: ReviewData, key: str | None) -> None:
@@ -118,7 +139,7 @@ def _build_plan(page: _Page, data: ReviewData, key: str | None) -> None:
         else pd.DataFrame()
     page.section("build-plan", "Capacity build plan", page.chart(fig, "chart-build-plan"),
                  _note("Builds started (openings and expansion steps) and closures (from their year on, the plant "
-                       "has no capacity; cash = the closure cost), cash in $M nominal:"), _table(table))
+                       "has no capacity; cash = the closure cost), cash in $M nominal:"), html_table(table))
 
 
 def _sourcing(page: _Page, data: ReviewData, key: str | None) -> None:
@@ -133,7 +154,7 @@ def _sourcing(page: _Page, data: ReviewData, key: str | None) -> None:
               "target": [index[f"{a} (assembly)"] for a in lanes.get("assembly", [])],
               "value": list(lanes.get("gwh", []))}))
     fig.update_layout(title="Cells shipped from cell plant to assembly plant, whole horizon (GWh)", height=520)
-    page.section("sourcing", "Sourcing flows", page.chart(fig, "chart-sourcing"))
+    page.section("sourcing", "Sourcing flows", page.chart(fig, "chart-sourcing"), sourcing_by_year(page, data, key))
 
 
 def _costs(page: _Page, data: ReviewData, key: str | None) -> None:
@@ -143,11 +164,17 @@ def _costs(page: _Page, data: ReviewData, key: str | None) -> None:
         if rows["nominal_musd"].abs().sum() > 0:
             fig.add_bar(x=rows["year"], y=rows["nominal_musd"], name=str(category))
     fig.update_layout(barmode="relative", title="Cost by category and year ($M nominal; credits below zero)",
-                      xaxis_title="year", yaxis_title="$M")
+                      xaxis_title="year", yaxis_title="$M", yaxis=MONEY_AXIS)
+    parts = go.Figure()  # the smaller parts on their own scale: under the cell cost they are slivers
+    for category, rows in costs.groupby("category", sort=False):
+        if category != "cell" and rows["nominal_musd"].abs().sum() > 0:
+            parts.add_bar(x=rows["year"], y=rows["nominal_musd"], name=str(category))
+    parts.update_layout(barmode="relative", title="The same without cell cost, on its own scale ($M nominal)",
+                        xaxis_title="year", yaxis_title="$M", yaxis=MONEY_AXIS, height=380)
     totals = costs.pivot_table(index="category", values=["nominal_musd", "discounted_musd"], aggfunc="sum",
                                sort=False).reset_index() if len(costs) else pd.DataFrame()
-    page.section("costs", "Cost breakdown", page.chart(fig, "chart-costs"),
-                 _note("Totals over the horizon (the discounted column sums to the objective):"), _table(totals))
+    page.section("costs", "Cost breakdown", page.chart(fig, "chart-costs"), page.chart(parts, "chart-cost-parts"),
+                 _note("Totals over the horizon (the discounted column sums to the objective):"), html_table(totals))
 
 
 def _utilisation(page: _Page, data: ReviewData, key: str | None) -> None:
@@ -165,17 +192,20 @@ def _utilisation(page: _Page, data: ReviewData, key: str | None) -> None:
 def _landed(page: _Page, result: Review, key: str | None) -> None:
     landed = result.landed_cost(by_year=False)
     landed = landed[landed["case_key"] == key].drop(columns=["case_key", "case"])
+    landed.columns = [c.replace("_usd_per_kwh", "").replace("_musd", " $M").replace("_", " ") for c in landed.columns]
     page.section("landed-cost", "Landed cost by lane",
-                 _note("Volume-weighted over the horizon, $/kWh nominal; cost in $M nominal."), _table(landed))
+                 _note("Volume-weighted over the horizon, parts and landed cost in $/kWh nominal; cost in $M "
+                       "nominal."), f'<div class="scroll">{html_table(landed)}</div>')
 
 
 def _distributions(page: _Page, result: Review, data: ReviewData) -> None:
     solved = data.solved()
     fig = go.Figure(go.Box(x=solved["objective"], name="total cost", boxpoints="all", jitter=0.4,
                            text=solved["case"], hovertemplate="%{text}: %{x:,.1f} $M<extra></extra>"))
-    fig.update_layout(title="Total cost across scenarios ($M, discounted)", height=300, xaxis_title="$M")
+    fig.update_layout(title="Total cost across scenarios ($M, discounted)", height=300, xaxis_title="$M",
+                      xaxis=MONEY_AXIS)
     page.section("distributions", "Distributions across scenarios", page.chart(fig, "chart-distributions"),
-                 _table(result.distributions(), 3))
+                 html_table(result.distributions(), 3))
 
 
 def _build_frequency(page: _Page, result: Review) -> None:
@@ -193,11 +223,13 @@ def _build_frequency(page: _Page, result: Review) -> None:
         parts.append(page.chart(fig, "chart-build-frequency"))
     else:
         parts.append(_note("No scenario builds anything."))
-    page.section("build-frequency", "Build frequency", *parts, _table(freq, 3))
+    page.section("build-frequency", "Build frequency", *parts, html_table(freq, 3))
 
 
 def _tornado(page: _Page, result: Review) -> None:
     tornado = result.tornado()
+    flat = tornado[tornado["swing"].abs() <= 1e-9 * tornado["reference"].abs().clip(lower=1.0)]
+    tornado = tornado.drop(flat.index)
     parts = [_note("For each swept parameter: mean total cost of the scenarios at its low values (bottom quartile) "
                    "and at its high values (top quartile); the axis is the median total cost.")]
     if len(tornado):
@@ -209,29 +241,48 @@ def _tornado(page: _Page, result: Review) -> None:
                         customdata=t[f"{side}_value"],
                         hovertemplate="%{y} = %{customdata:.4g}: %{x:,.1f} $M<extra></extra>")
         fig.update_layout(barmode="overlay", title="Tornado: total cost at low vs high parameter values ($M)",
-                          height=160 + 40 * len(t), xaxis_title="$M (discounted)")
+                          height=160 + 40 * len(t), xaxis_title="$M (discounted)", xaxis=MONEY_AXIS)
         parts.append(page.chart(fig, "chart-tornado"))
     else:
         parts.append(_note("No numeric swept parameter takes two or more values."))
-    page.section("tornado", "Sensitivity (tornado)", *parts, _table(tornado))
+    if len(flat):
+        parts.append(_note("Not drawn, as they do not move the total cost: " + ", ".join(flat["parameter"]) + "."))
+    page.section("tornado", "Sensitivity (tornado)", *parts, html_table(tornado))
 
 
-def build_report(result: Review, title: str) -> str:
-    """The report of a solve or a sweep as one HTML string."""
+def build_report(result: Review, title: str, other: Review | None = None, baseline: str | None = None) -> str:
+    """The report of a solve or a sweep as one HTML string; ``other`` adds a side-by-side comparison with a
+    second result, ``baseline`` names the sweep case the single-plan sections show."""
     data = result.review_data()
-    key = focus_case(data)
+    key, baseline_note = focus_case(data, baseline)
+    manifest = getattr(result, "manifest", {}) if not data.is_sweep else {}
+    penalty = (manifest.get("settings") or {}).get("unserved_penalty_usd_per_kwh")
     page = _Page()
     builders: list[Callable[[], None]] = [
-        lambda: _kpis(page, result, data, key), lambda: _build_plan(page, data, key),
+        lambda: overview(page, result, data, key, baseline_note), lambda: _kpis(page, result, data, key),
+        lambda: demand_capacity(page, data, key, penalty), lambda: _build_plan(page, data, key),
         lambda: _sourcing(page, data, key), lambda: _costs(page, data, key),
-        lambda: _utilisation(page, data, key), lambda: _landed(page, result, key),
+        lambda: _utilisation(page, data, key), lambda: marginal_value(page, data, key),
+        lambda: _landed(page, result, key),
     ]
+    if key is None:  # no plan: each single-plan section says so (charts of empty tables only confuse)
+        builders[2:] = [lambda i=i, t=t: page.section(i, t, _note("No plan to show: no solution."))
+                        for i, t in PLAN_SECTIONS]
+    ids = list(SWEEP_SECTIONS if data.is_sweep else SOLVE_SECTIONS)
     if data.is_sweep:
         builders += [lambda: _distributions(page, result, data), lambda: _build_frequency(page, result),
                      lambda: _tornado(page, result)]
+    if manifest.get("why_infeasible") is not None:
+        builders.insert(1, lambda: explanation(page, manifest))
+        ids.insert(1, "explanation")
+    if other is not None:
+        name, other_name = _name(result), _name(other)
+        if name == other_name:
+            name, other_name = f"{name} (A)", f"{other_name} (B)"
+        builders.insert(2, lambda: comparison(page, result, other, name, other_name))
+        ids.insert(2, "compare")
     for build in builders:
         build()
-    ids = SWEEP_SECTIONS if data.is_sweep else SOLVE_SECTIONS
     nav = "".join(f'<a href="#{i}">{i.replace("-", " ")}</a>' for i in ids)
     kind = f"sweep of {len(data.summary)} scenarios" if data.is_sweep else "single solve"
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -241,15 +292,23 @@ def build_report(result: Review, title: str) -> str:
             f'<nav>{nav}</nav>{"".join(page.sections)}</body></html>')
 
 
-def write_report(results_dir: str | Path, out: str | Path | None = None) -> Path:
+def _name(result: Review) -> str:
+    return str(result.meta.get("sweep") if hasattr(result, "meta") else result.scenario)  # type: ignore[attr-defined]
+
+
+def write_report(results_dir: str | Path, out: str | Path | None = None, compare: str | Path | None = None,
+                 baseline: str | None = None) -> Path:
     """Write the report of the result folder ``results_dir`` to ``out`` (default ``results_dir/report.html``),
-    atomically. Raises FileNotFoundError if ``results_dir`` is not a result folder."""
+    atomically; ``compare`` is a second result folder to set beside it, ``baseline`` the sweep case shown in
+    the single-plan sections. Raises FileNotFoundError if a folder is not a result folder, ValueError for a
+    baseline that is not a solved case."""
     folder = Path(results_dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder")
     result = load_results(folder)
-    name = result.meta.get("sweep") if hasattr(result, "meta") else result.scenario
-    text = build_report(result, f"Results: {name}")
+    other = load_results(Path(compare)) if compare is not None else None
+    title = f"Results: {_name(result)}" + (f" against {_name(other)}" if other is not None else "")
+    text = build_report(result, title, other, baseline)
     target = Path(out) if out is not None else folder / REPORT_NAME
     atomic_write(target, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return target

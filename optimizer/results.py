@@ -15,8 +15,6 @@ Tables (all tidy, one row per key):
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,9 +22,10 @@ from typing import Any
 import pandas as pd
 import pyomo.environ as pyo
 
+from .files import atomic_write
 from .model.objective import COST_CATEGORIES
 from .review import Review, ReviewData, solve_review_data
-from .solve import SolveOutcome, Status
+from .solver import SolveOutcome, Status
 
 TABLE_NAMES = ("flows", "builds", "capacity", "costs", "unmet", "kpis")
 EPS = 1e-9
@@ -94,33 +93,18 @@ class SolveResult(Review):
         atomic_write(out / "manifest.json", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
         return out
 
-
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Write ``path`` through a temporary name in the same folder and rename it into place."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def load_results(path: str | Path):
-    """Read a result folder back: a solve (:class:`SolveResult`) or a sweep (``SweepResult``, with
-    ``summary`` and the long tables carrying a ``scenario_id`` column)."""
-    path = Path(path)
-    if (path / "sweep.json").is_file():
-        from .sweep.store import SweepResult
-
-        return SweepResult(path)
-    manifest_file = path / "manifest.json"
-    if not manifest_file.is_file():
-        raise FileNotFoundError(f"{path} holds no manifest.json: not a solve result folder")
-    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
-    tables = {name: pd.read_parquet(path / f"{name}.parquet") for name in TABLE_NAMES}
-    return SolveResult(manifest["scenario"], Status(manifest["status"]), manifest.get("objective"),
-                       manifest.get("bound"), manifest.get("gap"), tables, manifest)
+    @classmethod
+    def read(cls, path: str | Path) -> SolveResult:
+        """Read back a folder written by :meth:`write` (:func:`optimizer.load_results` reads either kind of
+        result folder)."""
+        path = Path(path)
+        manifest_file = path / "manifest.json"
+        if not manifest_file.is_file():
+            raise FileNotFoundError(f"{path} holds no manifest.json: not a solve result folder")
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        tables = {name: pd.read_parquet(path / f"{name}.parquet") for name in TABLE_NAMES}
+        return cls(manifest["scenario"], Status(manifest["status"]), manifest.get("objective"),
+                   manifest.get("bound"), manifest.get("gap"), tables, manifest)
 
 
 def _dual(duals: dict, con, key) -> float:

@@ -18,6 +18,7 @@ scenarios with a solution (status ``optimal`` or ``feasible``) enter the analyse
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,17 @@ TABLE_TOTALS = (
     ("capacity", "production_gwh", ["plant"]),
     ("unmet", "unmet_gwh", ["assembly"]),
 )
+
+
+_folder_reader: Callable[[Path], Review] | None = None
+
+
+def use_folder_reader(reader: Callable[[Path], Review]) -> None:
+    """Install the reader of result folders that :meth:`Review.compare` uses for a baseline given as a
+    folder. The analyses sit below the result classes they serve, so the API layer, which knows every
+    kind of result folder (:func:`optimizer.load_results`), installs it."""
+    global _folder_reader
+    _folder_reader = reader
 
 
 @dataclass
@@ -151,9 +163,9 @@ class Review:
             if not Path(baseline).is_dir():
                 raise ValueError(f"baseline {baseline!r} is neither a scenario with a solution here nor a result "
                                  "folder")
-            from .results import load_results
-
-            baseline = load_results(baseline)
+            if _folder_reader is None:
+                raise RuntimeError("no reader of result folders: import optimizer (its API installs one)")
+            baseline = _folder_reader(Path(baseline))
         if not isinstance(baseline, Review):
             raise TypeError(f"baseline must be a case name, a result or a result folder, not {type(baseline)}")
         other = baseline.metrics()

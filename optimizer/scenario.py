@@ -19,7 +19,9 @@ import pandas as pd
 
 from .config import ScenarioConfig
 from .errors import Problem
-from .schema import TABLES
+from .lint import scenario_warnings
+from .schema import TABLES, TABLES_BY_NAME
+from .validate import revalidate_columns, validate_tables
 
 GWH_PER_KWH_VEHICLE = 1e-6  # vehicles x kWh/vehicle x 1e-6 = GWh
 
@@ -166,8 +168,6 @@ class Scenario:
         """A copy of one typed table (empty with the schema's columns if the optional table is absent)."""
         if name in self.tables:
             return self.tables[name].copy()
-        from .schema import TABLES_BY_NAME
-
         return pd.DataFrame(columns=[c.name for c in TABLES_BY_NAME[name].columns])
 
     def derive(self, tables: Mapping[str, pd.DataFrame] | None = None, *,
@@ -177,8 +177,6 @@ class Scenario:
         ``edited_columns`` says that each replaced table differs from this scenario's only in those
         non-key columns: then only they are checked again (with the checks across tables), which is
         what a sweep case costs."""
-        from .validate import revalidate_columns, validate_tables
-
         changed = dict(tables or {})
         unchanged = {name: frame for name, frame in self.tables.items() if name not in changed}
         config = self.config.model_dump()
@@ -229,8 +227,6 @@ class Scenario:
     def warnings(self) -> list[Problem]:
         """What loading set aside, then values that are legal but likely mistakes (see :mod:`optimizer.lint`);
         they never stop a solve."""
-        from .lint import scenario_warnings
-
         return list(self.notes) + scenario_warnings(self)
 
     def charges(self, p: str, start: int) -> dict[int, float]:
@@ -254,8 +250,6 @@ def table_digest(name: str, frame: pd.DataFrame) -> str:
     """sha256 of a table's content: its columns in name order and its rows sorted by the table's key,
     each value by ``repr``, missing values as None (so independent of file format, column order and
     row order)."""
-    from .schema import TABLES_BY_NAME
-
     columns = sorted(frame.columns)
     key = [columns.index(k) for k in TABLES_BY_NAME[name].key if k in columns]
     def cells(column: str) -> list:  # every kind of missing value (None, NaN, pd.NA) as None

@@ -59,6 +59,7 @@ def unserved_sentence(u: dict[str, Any], shown: int = 5) -> str:
     parts = [f"{w['assembly']} {w['model']} {w['gwh']:,.2f} GWh ({w['years']})" for w in u["where"][:shown]]
     more = f"; and {len(u['where']) - shown} more" if len(u["where"]) > shown else ""
     share = 100 * u["share_of_demand"]
+    rate = u["penalty_usd_per_kwh"]
+    at = f"at the ${rate:,.0f}/kWh penalty, " if rate == rate else "at a penalty of "
     return (f"{u['gwh']:,.2f} GWh of demand unserved ({u['vehicles']:,.0f} vehicles, {share:.1f} % of demand) "
-            f"at the ${u['penalty_usd_per_kwh']:,.0f}/kWh penalty, ${u['penalty_musd_discounted']:,.0f}M "
-            f"discounted: " + "; ".join(parts) + more)
+            f"{at}${u['penalty_musd_discounted']:,.0f}M discounted: " + "; ".join(parts) + more)

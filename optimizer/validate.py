@@ -7,7 +7,6 @@ raises on the first problem: :func:`validate_tables` gathers all of them into on
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable, Mapping
 
@@ -15,8 +14,8 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from .config import ScenarioConfig, name_message
-from .errors import InputError, Problem
+from .config import ScenarioConfig
+from .errors import InputError, Problem, did_you_mean, pydantic_problems
 from .limits import SHOWN_PER_RULE
 from .schema import MAGNITUDE, SOURCE_SUFFIX, TABLES, TABLES_BY_NAME, Column, Table
 
@@ -35,21 +34,7 @@ def validate_config(raw: object, file: str) -> tuple[ScenarioConfig | None, list
     try:
         return ScenarioConfig(**{str(k): v for k, v in raw.items()}), []
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = ".".join(str(x) for x in err["loc"]) or None
-            rule = {"extra_forbidden": "unknown-key", "missing": "missing-key"}.get(err["type"], "value")
-            msg = err["msg"]
-            if err["type"] in ("string_pattern_mismatch", "string_too_long") and err["loc"] == ("name",):
-                rule, msg = "name", name_message(err["input"])
-            elif err["type"] == "extra_forbidden":
-                known = list(ScenarioConfig.model_fields)
-                close = difflib.get_close_matches(str(err["loc"][0]), known, n=1)
-                msg = "unknown setting" + (f" (did you mean '{close[0]}'?)" if close else "")
-            elif rule == "value" and "input" in err and not isinstance(err["input"], Mapping):
-                msg = f"{msg} (got {err['input']!r})"  # the bad value in every range error
-            problems.append(Problem(file, None, loc, rule, msg))
-        return None, problems
+        return None, pydantic_problems(exc, file, known=ScenarioConfig.model_fields, noun="setting")
 
 
 def _is_blank(series: pd.Series) -> pd.Series:
@@ -101,9 +86,8 @@ class _TableChecker:
         for col in columns:
             if col in known or col in allowed_sources:
                 continue
-            close = difflib.get_close_matches(col, sorted(known), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            self.add(None, col, "unknown-column", f"'{col}' is not a column of {table.name}{hint}")
+            self.add(None, col, "unknown-column",
+                     f"'{col}' is not a column of {table.name}{did_you_mean(col, known)}")
         dupes = {c for c in columns if columns.count(c) > 1}
         for col in sorted(dupes):
             self.add(None, col, "duplicate-column", f"column '{col}' appears more than once")
@@ -266,9 +250,8 @@ def validate_tables(
 
     for name in raw_tables:
         if name not in TABLES_BY_NAME:
-            close = difflib.get_close_matches(name, list(TABLES_BY_NAME), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(Problem(file_of(name), None, None, "unknown-table", f"'{name}' is not a table{hint}"))
+            problems.append(Problem(file_of(name), None, None, "unknown-table",
+                                    f"'{name}' is not a table{did_you_mean(name, TABLES_BY_NAME)}"))
 
     typed: dict[str, pd.DataFrame] = {}
     for table in TABLES:

@@ -31,7 +31,7 @@ from typer.testing import CliRunner
 from optimizer.cli import app
 from optimizer.errors import InputError
 from optimizer.io import load_scenario, write_scenario
-from optimizer.solve import Status
+from optimizer.solver import Status
 from optimizer.sweep.spec import load_sweep
 
 ROOT = Path(__file__).resolve().parents[1]

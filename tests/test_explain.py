@@ -13,7 +13,7 @@ from tiny import TinyCase
 
 from optimizer.explain import explain_infeasible, find_relaxations, lp_conflict
 from optimizer.io import write_scenario
-from optimizer.solve import Status
+from optimizer.solver import Status
 
 
 def explained(case: TinyCase) -> list[str]:

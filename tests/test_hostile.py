@@ -26,7 +26,7 @@ from optimizer.cli import app
 from optimizer.errors import InputError
 from optimizer.io import load_scenario, write_scenario
 from optimizer.limits import SHOWN_PER_RULE
-from optimizer.solve import MAX_SEED, MAX_THREADS, SolveOptions
+from optimizer.solver import MAX_SEED, MAX_THREADS, SolveOptions
 from optimizer.xlsx_check import workbook_problems
 
 ROOT = Path(__file__).resolve().parents[1]

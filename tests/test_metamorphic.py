@@ -77,7 +77,7 @@ def test_fixing_the_integers_and_resolving_the_lp_reproduces_the_objective(base,
     import pyomo.environ as pyo
 
     from optimizer.model import build_model
-    from optimizer.solve import solve_model
+    from optimizer.solver import solve_model
 
     m = build_model(base)
     chosen = {(b.plant, b.start_year, b.kind): b.count for b in base_result.builds.itertuples()}

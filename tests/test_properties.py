@@ -23,7 +23,7 @@ from tiny import TinyCase, solve_tiny
 import optimizer
 from optimizer.audit import audit_result
 from optimizer.errors import InputError
-from optimizer.solve import Status
+from optimizer.solver import Status
 
 PROFILE = settings(max_examples=25, deadline=None, derandomize=True, database=None,
                    suppress_health_check=[HealthCheck.too_slow])

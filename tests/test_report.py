@@ -22,7 +22,7 @@ SCREENSHOTS = ROOT / "results" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-CHARTS = {"build-plan", "sourcing", "costs", "utilisation", "distributions", "build-frequency", "tornado"}
+CHARTS = {"build-plan", "sourcing", "costs", "utilisation", "demand", "distributions", "build-frequency", "tornado"}
 
 
 def report_cli(*args: str) -> subprocess.CompletedProcess:

@@ -17,7 +17,7 @@ import pytest
 from tiny import TinyCase
 
 import optimizer
-from optimizer.solve import SolveOptions
+from optimizer.solver import SolveOptions
 from optimizer.sweep.spec import load_sweep
 from optimizer.sweep.store import SweepStore
 from optimizer.sweep.worker import CaseSolver, case_key

@@ -14,7 +14,7 @@ from tiny import TinyCase
 
 from optimizer.robust import Plan, evaluate_plans, regret_tables, risk_value, solve_stochastic
 from optimizer.robust.mean import mean_scenario
-from optimizer.solve import SolveOptions
+from optimizer.solver import SolveOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 EXACT = SolveOptions(rel_gap=1e-9, threads=1)
@@ -196,7 +196,7 @@ def test_stochastic_plan_of_the_sweep_is_consistent(futures_run):
     assert f["EEV"] >= f["RP"] - 1e-3 and f["VSS"] >= -1e-3 and f["EVPI"] >= -1e-3
     # the stochastic plan evaluated in each future, one by one, averages to RP
     from optimizer.io import load_scenario
-    from optimizer.sweep.changes import apply_changes
+    from optimizer.sweep.apply import apply_changes
     from optimizer.sweep.spec import load_sweep
 
     sweep = load_sweep(ROOT / "scenarios" / "sweeps" / "futures.yaml")
@@ -272,7 +272,7 @@ def test_benders_on_ray_matches_the_extensive_form(ray_session):
     import itertools
 
     from optimizer.io import load_scenario
-    from optimizer.sweep.changes import apply_changes
+    from optimizer.sweep.apply import apply_changes
     from optimizer.sweep.spec import load_sweep
 
     sweep = load_sweep(ROOT / "scenarios" / "sweeps" / "futures.yaml")

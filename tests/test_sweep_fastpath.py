@@ -18,7 +18,8 @@ import pytest
 
 import optimizer
 from optimizer import InputError, load_scenario
-from optimizer.sweep.changes import TableChange, apply_changes
+from optimizer.sweep.apply import apply_changes
+from optimizer.sweep.changes import TableChange
 from optimizer.sweep.push import ParameterPush, param_vector
 from optimizer.sweep.spec import Case, load_sweep
 from optimizer.sweep.worker import CaseSolver

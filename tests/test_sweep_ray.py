@@ -16,7 +16,7 @@ import pytest
 from sample_sweeps import sample_sweep
 
 import optimizer
-from optimizer.sweep.changes import apply_changes
+from optimizer.sweep.apply import apply_changes
 from optimizer.sweep.runner import run_sweep
 from optimizer.sweep.spec import load_sweep
 

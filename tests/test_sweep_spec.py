@@ -19,17 +19,17 @@ import numpy as np
 import pytest
 
 from optimizer import InputError, Problem, load_scenario
+from optimizer.sweep.apply import apply_changes, check_changes
+from optimizer.sweep.cases import MODEL_VERSION, Case, scenario_id
 from optimizer.sweep.changes import (
     BudgetCut,
     Delay,
     Outage,
     SettingChange,
     TableChange,
-    apply_changes,
-    check_changes,
     normalize_where,
 )
-from optimizer.sweep.spec import MODEL_VERSION, Case, load_sweep, scenario_id
+from optimizer.sweep.spec import load_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "scenarios" / "base"

@@ -37,7 +37,7 @@ import pandas as pd
 import optimizer
 from optimizer.model import build_model
 from optimizer.schema import ASSEMBLY, ASSEMBLY_YEARS, PLANT_YEARS, PLANTS
-from optimizer.solve import SolveOutcome, solve_model
+from optimizer.solver import SolveOutcome, solve_model
 
 START_YEAR = 2026
 PACK_KWH = 50.0

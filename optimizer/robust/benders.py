@@ -36,9 +36,10 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 
 from ..model import build_model
 from ..scenario import Scenario
-from ..solve import SolveOptions, Status, new_solver, solve_model
+from ..solver import SolveOptions, Status, new_solver, solve_model
+from ..sweep.runner import connect_ray, import_ray
 from .plans import Plan, first_stage_vars, fix_plan
-from .stochastic import risk_value
+from .risk import risk_value
 
 INVESTMENT_CONSTRAINTS = ("open_once", "expansion_limit", "capex_budget", "total_budget", "close_once")
 
@@ -168,7 +169,6 @@ def solve_benders(
     address: str | None = None,
 ) -> BendersResult:
     """Solve the two-stage programme (every build first stage) by multi-cut Benders; see the module docstring."""
-    from ..sweep.runner import connect_ray, import_ray
 
     t0 = time.perf_counter()
     options = options or SolveOptions(threads=1)

@@ -19,7 +19,7 @@ import pyomo.environ as pyo
 
 from ..model import build_model
 from ..scenario import Scenario
-from ..solve import SolveOptions, SolveOutcome, Status, new_solver, solve_model
+from ..solver import SolveOptions, SolveOutcome, Status, new_solver, solve_model
 
 FIRST_STAGE: tuple[tuple[str, str], ...] = (("opening", "open"), ("step", "steps"), ("closure", "close"))
 """The first-stage decisions: (kind in plans and ``builds`` tables, the model's variable), in plan order."""

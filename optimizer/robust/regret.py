@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 
 from ..scenario import Scenario
-from ..solve import SolveOptions
-from ..sweep.changes import apply_changes
-from ..sweep.spec import Case
+from ..solver import SolveOptions
+from ..sweep.apply import apply_changes
+from ..sweep.cases import Case
+from ..sweep.runner import connect_ray, import_ray
 from .plans import Plan, evaluate_plans
 
 EVALUATION_COLUMNS = ["plan", "scenario", "status", "cost_musd", "solve_seconds", "skipped_builds", "message"]
@@ -55,7 +56,6 @@ def cross_evaluate(
     """C[i,j] for every plan i and case j, one Ray task per case (it builds j's model once and
     re-solves it under each plan), at most two tasks per worker in flight. A task whose worker dies
     is retried by Ray (3 times); a case that still fails gets status ``error`` for every plan."""
-    from ..sweep.runner import connect_ray, import_ray
 
     ray = import_ray(address)
     from ray.exceptions import RayError

@@ -17,11 +17,11 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError, Problem
+from ..files import atomic_write
 from ..io import load_scenario
 from ..outpath import check_output_folder
-from ..results import atomic_write
-from ..solve import SolveOptions, Status
-from ..sweep.changes import apply_changes
+from ..solver import SolveOptions, Status
+from ..sweep.apply import apply_changes
 from ..sweep.runner import connect_ray, import_ray, run_sweep
 from ..sweep.spec import load_sweep
 from ..sweep.store import SweepResult

@@ -37,29 +37,15 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from ..errors import InputError
+from ..files import atomic_write
 from ..model import build_model
-from ..results import TABLE_NAMES, atomic_write, extract_tables
+from ..results import TABLE_NAMES, extract_tables
 from ..scenario import Scenario
-from ..solve import SolveOptions, SolveOutcome, Status, relative_gap, solve_model
+from ..solver import SolveOptions, SolveOutcome, Status, relative_gap, solve_model
+from .benders import solve_benders
 from .mean import mean_scenario
 from .plans import Plan, evaluate_plans
-
-
-def risk_value(costs: Sequence[float], weights: Sequence[float], cvar_weight: float = 0.0,
-               cvar_alpha: float = 0.95) -> float:
-    """R(C) = sum_k w_k C_k + lambda CVaR_alpha(C), CVaR_alpha(C) = min_eta eta + sum_k w_k (C_k - eta)+ / (1 - alpha).
-
-    The minimum over eta is attained at one of the C_k (the alpha-quantile), so it is computed exactly by
-    trying each. Any infinite cost (an infeasible plan) makes R infinite."""
-    c = np.asarray(costs, dtype=float)
-    w = np.asarray(weights, dtype=float) / float(np.sum(weights))
-    if not np.isfinite(c).all():
-        return math.inf
-    expected = float(np.dot(w, c))
-    if cvar_weight == 0.0:
-        return expected
-    cvar = min(eta + float(np.dot(w, np.maximum(c - eta, 0.0))) / (1.0 - cvar_alpha) for eta in c)
-    return expected + cvar_weight * cvar
+from .risk import risk_value
 
 
 def first_stage_years(scenarios: Sequence[Scenario], decision_year: int | None) -> list[int]:
@@ -202,8 +188,6 @@ def _by_extensive_form(scenarios, pi, years, decision_year, risk, options) -> _S
 
 
 def _by_benders(scenarios, pi, decision_year, risk, options, workers, address) -> _Solved:
-    from .benders import solve_benders
-
     if decision_year is not None:
         raise ValueError("Benders shares every build: a decision year needs the extensive form")
     r = solve_benders(scenarios, pi, **risk, options=options, workers=workers, address=address,

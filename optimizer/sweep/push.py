@@ -39,7 +39,7 @@ from pyomo.core.expr import (
 )
 from pyomo.core.expr.numvalue import is_constant, value
 
-from ..solve import SolveOutcome, relative_gap, status_from_highs
+from ..solver import SolveOutcome, relative_gap, status_from_highs
 
 Poly = dict[tuple[int, ...], float]  # sorted Param positions -> coefficient
 

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from ..io import load_scenario
 from ..outpath import check_output_folder
-from ..solve import SolveOptions, Status
-from .spec import Case, load_sweep
+from ..solver import SolveOptions, Status
+from .cases import Case
+from .spec import load_sweep
 from .store import SweepStore
 from .worker import CaseResult, CaseSolver, case_key, failed_result
 

@@ -1,433 +1,66 @@
-"""Sweep files (``scenarios/sweeps/*.yaml``): a base scenario plus changes, expanded into cases.
+"""Loading a sweep file (``scenarios/sweeps/*.yaml``): a base scenario plus changes, checked and expanded into
+a :class:`~optimizer.sweep.cases.Sweep`.
 
-A sweep's cases are, in this order: the unchanged base (``include_base``, default true), the grid (the
-cartesian product of the ``axes`` and of each ``zip`` group taken as one axis; the last varies
-fastest), the named ``cases``, and the seeded random ``samples`` (plain or Latin hypercube). The format
-is documented with examples in ``docs/sweeps.md``.
-
-:func:`load_sweep` reads a file with a safe YAML loader (``yaml.SafeLoader``; a key written twice is
-an error), validates it with pydantic models (unknown keys rejected with a did-you-mean), loads the base
-scenario and checks every change against it (:func:`~optimizer.sweep.changes.check_changes`), and raises
-one :class:`~optimizer.errors.InputError` listing every problem (``file`` = the sweep file, ``column`` = the
-key path, such as ``axes.cn_us_tariff.values``). :meth:`Sweep.cases` then yields the cases lazily.
-
-:func:`scenario_id` is the identity of a resolved scenario: a content hash of its inputs, the solve
-options and :data:`MODEL_VERSION`, the same in every run.
+:func:`load_sweep` reads a file with the project's one YAML reader (:mod:`optimizer.yamlfile`: a safe
+loader; a key written twice is an error; bounded size), validates it with the pydantic models of
+:mod:`.fileformat` (unknown keys rejected with a did-you-mean), loads the base scenario and checks every
+change against it (:func:`~optimizer.sweep.apply.check_changes`), and raises one
+:class:`~optimizer.errors.InputError` listing every problem (``file`` = the sweep file, ``column`` = the key
+path, such as ``axes.cn_us_tariff.values``). :meth:`Sweep.cases` then yields the cases lazily.
 """
 
 from __future__ import annotations
 
-import hashlib
-import itertools
-import json
 import math
 import os
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+import reprlib
+from collections.abc import Sequence
 from pathlib import Path
-from statistics import NormalDist
-from typing import Any, Literal
+from typing import Any
 
-import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, model_validator
+from pydantic import BaseModel, ValidationError
 
-from ..config import NAME_PATTERN, name_message
-from ..errors import InputError, Problem
+from ..errors import InputError, Problem, did_you_mean, pydantic_problems
+from ..io import load_scenario
 from ..scenario import Scenario
+from ..yamlfile import read_yaml
+from .apply import check_changes
+from .cases import Case, Dimension, Point, SampledParameter, Samples, Sweep, format_value, param_of
 from .changes import (
     CHOICE_SETTINGS,
-    VALUE_FIELD,
     BudgetCut,
     Change,
     Delay,
     Outage,
     SettingChange,
     TableChange,
-    _hint,
     as_years,
-    check_changes,
     normalize_where,
     with_value,
 )
-
-MODEL_VERSION = "1"
-"""Part of every :func:`scenario_id`: bump it when a change to the model makes old results stale."""
-
-PARAMETER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
-RESERVED_PARAMETERS = frozenset({
-    "scenario_id", "case_key", "case", "status", "objective", "bound", "gap", "solve_seconds", "wall_seconds",
-    "rebuilt", "message", "why_infeasible", "name", "kind",
-})
-"""Column names of the sweep summary a swept parameter may not take (``case`` is the named cases' own)."""
-
-CASE_PARAMETER = "case"
-EVENTS = ("outage", "delay", "budget_cut")
-MAX_SAMPLES = 10_000_000
-
-
-def scenario_id(scenario: Scenario, options: dict) -> str:
-    """The stable id of a scenario solved with ``options``: the first 16 hex digits of the sha256 of
-    ``scenario.inputs_sha256`` + ``json.dumps(options, sort_keys=True)`` + :data:`MODEL_VERSION`."""
-    text = scenario.inputs_sha256 + json.dumps(options, sort_keys=True, default=str) + MODEL_VERSION
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-# ---------------------------------------------------------------------------------------------------
-# cases and sweeps
-
-
-@dataclass(frozen=True)
-class Case:
-    """One scenario of a sweep: a readable name (``base``, ``grid-cn_us_tariff=0.534``, a named case's
-    name, ``sample-0007``), the swept parameters with their values (summary columns; named cases have
-    ``case`` = their name; the base has none) and the changes to apply to the base, in order.
-    ``kind`` is ``base``, ``grid``, ``case`` or ``sample``."""
-
-    name: str
-    params: tuple[tuple[str, object], ...]
-    changes: tuple[Change, ...]
-    kind: str = "case"
-
-
-@dataclass(frozen=True)
-class _Point:
-    """One value of a grid dimension (an axis, or a zip group's i-th values)."""
-
-    params: tuple[tuple[str, object], ...]
-    changes: tuple[Change, ...]
-
-
-@dataclass(frozen=True)
-class _Dimension:
-    names: tuple[str, ...]
-    points: tuple[_Point, ...]
-
-
-@dataclass(frozen=True)
-class _Parameter:
-    """A sampled parameter: a distribution and the changes its value is given to."""
-
-    name: str
-    distribution: str
-    args: tuple[float, ...]  # uniform (low, high); triangular (low, mode, high); normal (mean, sd, low, high)
-    choices: tuple[object, ...]  # discrete values
-    weights: tuple[float, ...]
-    changes: tuple[Change, ...]
-
-    def values(self, u: np.ndarray) -> list[object]:
-        """The inverse CDF at the uniform draws ``u`` (continuous values rounded to 10 significant digits,
-        so that a case's values print and hash the same everywhere)."""
-        if self.distribution == "discrete":
-            cum = np.cumsum(self.weights) / sum(self.weights)
-            index = np.minimum(np.searchsorted(cum, u, side="right"), len(self.choices) - 1)
-            return [self.choices[i] for i in index]
-        if self.distribution == "uniform":
-            low, high = self.args
-            x = low + u * (high - low)
-        elif self.distribution == "triangular":
-            low, mode, high = self.args
-            c = (mode - low) / (high - low)
-            left = low + np.sqrt(u * (high - low) * (mode - low))
-            right = high - np.sqrt((1.0 - u) * (high - low) * (high - mode))
-            x = np.where(u < c, left, right)
-        else:  # normal, optionally truncated to [low, high]
-            mean, sd, low, high = self.args
-            dist = NormalDist(mean, sd)
-            lo = dist.cdf(low) if math.isfinite(low) else 0.0
-            hi = dist.cdf(high) if math.isfinite(high) else 1.0
-            q = np.clip(lo + u * (hi - lo), 1e-12, 1.0 - 1e-12)
-            x = np.clip(np.array([dist.inv_cdf(float(p)) for p in q]), low, high)
-        return [float(f"{v:.10g}") for v in x]
-
-
-@dataclass(frozen=True)
-class _Samples:
-    count: int
-    seed: int
-    method: str
-    parameters: tuple[_Parameter, ...]
-
-    def unit_draws(self) -> np.ndarray:
-        """count x dimensions uniform draws in [0, 1) from a local ``numpy.random.default_rng(seed)``.
-
-        ``random``: independent draws, row by row. ``lhs`` (Latin hypercube): per dimension, in file
-        order, a random permutation of the ``count`` strata plus a uniform jitter inside each stratum,
-        so every dimension has exactly one draw in each of [i/count, (i+1)/count)."""
-        rng = np.random.default_rng(self.seed)
-        n, d = self.count, len(self.parameters)
-        if self.method == "random":
-            return rng.random((n, d))
-        u = np.empty((n, d))
-        for j in range(d):
-            u[:, j] = (rng.permutation(n) + rng.random(n)) / n
-        return u
-
-    def cases(self) -> Iterator[Case]:
-        u = self.unit_draws()
-        columns = [p.values(u[:, j]) for j, p in enumerate(self.parameters)]
-        width = max(4, len(str(self.count - 1)))
-        for i in range(self.count):
-            params, changes = [], []
-            for p, col in zip(self.parameters, columns):
-                params.append((p.name, _param_value(col[i])))
-                changes += [with_value(c, col[i]) for c in p.changes]
-            yield Case(f"sample-{i:0{width}d}", tuple(params), tuple(changes), "sample")
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """A loaded sweep file. :meth:`cases` yields its cases lazily (a generator: a 100,000-sample sweep
-    is never held in memory), :meth:`count` says how many there are without building them.
-
-    ``options`` holds only the solve options the file sets (``time_limit``, ``rel_gap``); the runner
-    lays them over its defaults. ``parameter_names`` are the swept parameters, in file order (the
-    summary's columns). ``base_scenario`` is the base as loaded and validated by :func:`load_sweep`."""
-
-    name: str
-    path: Path
-    base_path: Path
-    options: dict
-    parameter_names: tuple[str, ...]
-    description: str = ""
-    include_base: bool = True
-    grid: tuple[_Dimension, ...] = ()
-    named: tuple[Case, ...] = ()
-    samples: _Samples | None = None
-    base_scenario: Scenario | None = field(default=None, compare=False, repr=False)
-
-    def load_base(self) -> Scenario:
-        """The base scenario (loaded again from ``base_path`` if this sweep was built without it)."""
-        if self.base_scenario is not None:
-            return self.base_scenario
-        from ..io import load_scenario
-
-        return load_scenario(self.base_path)
-
-    def grid_count(self) -> int:
-        return math.prod(len(d.points) for d in self.grid) if self.grid else 0
-
-    def count(self) -> int:
-        return (int(self.include_base) + self.grid_count() + len(self.named)
-                + (self.samples.count if self.samples else 0))
-
-    def cases(self) -> Iterator[Case]:
-        if self.include_base:
-            yield Case("base", (), (), "base")
-        if self.grid:
-            for combo in itertools.product(*(d.points for d in self.grid)):
-                params = tuple(kv for point in combo for kv in point.params)
-                changes = tuple(c for point in combo for c in point.changes)
-                name = "grid-" + ",".join(f"{k}={_format(v)}" for k, v in params)
-                yield Case(name, params, changes, "grid")
-        yield from self.named
-        if self.samples:
-            yield from self.samples.cases()
-
-
-def _format(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return ";".join(_format(v) for v in value) if value else "none"
-    return str(value)
-
-
-def _param_of(value: object, changes: Sequence[Change]) -> object:
-    """An axis value as a summary cell, numeric if the change reads it as a number (YAML reads ``1e-4``
-    as text)."""
-    typed = getattr(changes[0], VALUE_FIELD[type(changes[0])]) if changes else value
-    if isinstance(value, str) and isinstance(typed, float):
-        return typed
-    return _param_value(value)
-
-
-def _param_value(value: object) -> object:
-    """A parameter's value as a summary cell: lists (outage years) as ``2028;2029`` (``none`` if empty)."""
-    return _format(value) if isinstance(value, (list, tuple)) else value
-
-
-# ---------------------------------------------------------------------------------------------------
-# the file format
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SweepFile(_Strict):
-    """Top level of a sweep file; the sections are validated one by one below."""
-
-    name: str | None = Field(default=None, pattern=NAME_PATTERN)
-    description: str = ""
-    base: str = Field(min_length=1)
-    include_base: StrictBool = True
-    options: Any = None
-    axes: Any = None
-    zip: Any = None
-    cases: Any = None
-    samples: Any = None
-
-
-class OptionsModel(_Strict):
-    time_limit: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    rel_gap: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-
-
-class AxisModel(_Strict):
-    values: list[Any] = Field(min_length=1)
-    change: Any
-
-
-class CaseModel(_Strict):
-    name: str = Field(pattern=NAME_PATTERN)
-    description: str = ""
-    changes: list[Any] = Field(min_length=1)
-
-
-class SamplesModel(_Strict):
-    count: StrictInt = Field(ge=1, le=MAX_SAMPLES)
-    seed: StrictInt = Field(ge=0)
-    method: Literal["lhs", "random"] = "lhs"
-    parameters: dict[str, Any] = Field(min_length=1)
-
-
-class _Distribution(_Strict):
-    change: Any
-
-
-class UniformModel(_Distribution):
-    distribution: Literal["uniform"]
-    low: float = Field(allow_inf_nan=False)
-    high: float = Field(allow_inf_nan=False)
-
-    @model_validator(mode="after")
-    def _order(self) -> UniformModel:
-        if not self.low < self.high:
-            raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
-        return self
-
-
-class TriangularModel(_Distribution):
-    distribution: Literal["triangular"]
-    low: float = Field(allow_inf_nan=False)
-    mode: float = Field(allow_inf_nan=False)
-    high: float = Field(allow_inf_nan=False)
-
-    @model_validator(mode="after")
-    def _order(self) -> TriangularModel:
-        if not (self.low <= self.mode <= self.high and self.low < self.high):
-            raise ValueError(f"need low <= mode <= high and low < high, got {self.low:g}, {self.mode:g}, {self.high:g}")
-        return self
-
-
-class NormalModel(_Distribution):
-    distribution: Literal["normal"]
-    mean: float = Field(allow_inf_nan=False)
-    sd: float = Field(gt=0, allow_inf_nan=False)
-    low: float | None = Field(default=None, allow_inf_nan=False)
-    high: float | None = Field(default=None, allow_inf_nan=False)
-
-    @model_validator(mode="after")
-    def _order(self) -> NormalModel:
-        lo = -math.inf if self.low is None else self.low
-        hi = math.inf if self.high is None else self.high
-        if not lo < hi:
-            raise ValueError(f"low ({lo:g}) must be below high ({hi:g})")
-        dist = NormalDist(self.mean, self.sd)
-        if dist.cdf(hi) - dist.cdf(lo) < 1e-9:
-            raise ValueError("the truncation bounds leave (almost) no probability")
-        return self
-
-
-class DiscreteModel(_Distribution):
-    distribution: Literal["discrete"]
-    values: list[Any] = Field(min_length=1)
-    weights: list[float] | None = None
-
-    @model_validator(mode="after")
-    def _weights(self) -> DiscreteModel:
-        if self.weights is not None:
-            if len(self.weights) != len(self.values):
-                raise ValueError(f"{len(self.weights)} weights for {len(self.values)} values")
-            if any(not (math.isfinite(w) and w >= 0) for w in self.weights) or sum(self.weights) <= 0:
-                raise ValueError("weights must be finite, >= 0 and not all 0")
-        return self
-
-
-DISTRIBUTIONS: dict[str, type[_Distribution]] = {
-    "uniform": UniformModel, "triangular": TriangularModel, "normal": NormalModel, "discrete": DiscreteModel,
-}
-
-
-class TableChangeModel(_Strict):
-    table: str
-    column: str
-    op: Literal["set", "scale", "add"] = "set"
-    where: dict[str, Any] = Field(default_factory=dict)
-    value: Any = None
-
-
-class SettingChangeModel(_Strict):
-    setting: str
-    op: Literal["set", "scale", "add"] = "set"
-    value: Any = None
-
-
-class OutageModel(_Strict):
-    event: Literal["outage"]
-    plant: str
-    years: Any = None
-
-
-class DelayModel(_Strict):
-    event: Literal["delay"]
-    plant: str
-    years: Any = None
-
-
-class BudgetCutModel(_Strict):
-    event: Literal["budget_cut"]
-    share: Any = None
-    years: Any = None
-
-
-EVENT_MODELS: dict[str, type[_Strict]] = {"outage": OutageModel, "delay": DelayModel, "budget_cut": BudgetCutModel}
-MAGNITUDE = {TableChangeModel: "value", SettingChangeModel: "value", OutageModel: "years", DelayModel: "years",
-             BudgetCutModel: "share"}
-
-
-# ---------------------------------------------------------------------------------------------------
-# loading
-
-
-class _DuplicateKeyLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that rejects a key written twice in one mapping (YAML would keep the last)."""
-
-
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: set = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_DuplicateKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _join(path: str, loc: Sequence[object]) -> str:
-    out = path
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out = f"{out}.{part}" if out else str(part)
-    return out
+from .fileformat import (
+    CASE_PARAMETER,
+    DISTRIBUTIONS,
+    EVENT_MODELS,
+    EVENTS,
+    MAGNITUDE,
+    PARAMETER_PATTERN,
+    RESERVED_PARAMETERS,
+    AxisModel,
+    CaseModel,
+    DelayModel,
+    DiscreteModel,
+    NormalModel,
+    OptionsModel,
+    OutageModel,
+    SamplesModel,
+    SettingChangeModel,
+    SweepFile,
+    TableChangeModel,
+    TriangularModel,
+    UniformModel,
+)
 
 
 class _Loader:
@@ -448,40 +81,18 @@ class _Loader:
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            for err in exc.errors():
-                column = _join(path, err["loc"])
-                last = str(err["loc"][-1]) if err["loc"] else ""
-                if err["type"] == "extra_forbidden":
-                    self.problem(column, "unknown-key", f"unknown key '{last}'{_hint(last, cls.model_fields)}")
-                elif err["type"] == "missing":
-                    self.problem(column, "missing-key", f"'{last}' is required")
-                elif err["type"] == "string_pattern_mismatch" and last == "name":
-                    self.problem(column, "name", name_message(err["input"]))
-                else:
-                    self.problem(column, "value", err["msg"].removeprefix("Value error, "))
+            self.problems += pydantic_problems(exc, self.file, path, known=cls.model_fields)
             return None
 
     # -- the file ------------------------------------------------------------------------------------
     def read(self) -> object:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            data, problems = read_yaml(self.path)
         except FileNotFoundError:
             self.problem(None, "not-found", "no such sweep file")
             return None
-        except (OSError, UnicodeDecodeError) as exc:
-            self.problem(None, "yaml", f"cannot read the file: {exc}")
-            return None
-        try:
-            return yaml.load(text, Loader=_DuplicateKeyLoader)  # a SafeLoader subclass
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            row = mark.line + 1 if mark is not None else None
-            problem = getattr(exc, "problem", None) or str(exc)
-            if str(problem).startswith("duplicate key"):
-                self.problem(None, "duplicate-key", f"{problem} written twice in one mapping", row)
-            else:
-                self.problem(None, "yaml", f"malformed YAML: {problem}", row)
-            return None
+        self.problems += problems
+        return data
 
     def load_base(self, base: str) -> Path:
         base_path = Path(os.path.normpath(self.path.parent / base))
@@ -489,8 +100,6 @@ class _Loader:
             self.problem("base", "base-not-found", f"no scenario folder or workbook at {base_path} "
                                                    f"(base is relative to the sweep file)")
             return base_path
-        from ..io import load_scenario
-
         try:
             self.base = load_scenario(base_path)
         except InputError as exc:
@@ -523,7 +132,7 @@ class _Loader:
             cls = EVENT_MODELS.get(event) if isinstance(event, str) else None
             if cls is None:
                 self.problem(f"{path}.event", "value",
-                             f"unknown event {event!r}{_hint(str(event), EVENTS)}; events: {', '.join(EVENTS)}")
+                             f"unknown event {event!r}{did_you_mean(str(event), EVENTS)}; events: {', '.join(EVENTS)}")
                 return None
         elif "setting" in raw:
             cls = SettingChangeModel
@@ -585,7 +194,7 @@ class _Loader:
             return None
 
     # -- sections ------------------------------------------------------------------------------------
-    def axis(self, name: str, raw: object, path: str) -> _Dimension | None:
+    def axis(self, name: str, raw: object, path: str) -> Dimension | None:
         m = self.model(AxisModel, raw, path, "a mapping with 'values' and 'change'")
         if m is None:
             return None
@@ -597,7 +206,7 @@ class _Loader:
         for i, value in enumerate(m.values):
             vpath = f"{path}.values[{i}]"
             if value in seen:
-                self.problem(vpath, "value", f"{_format(value)} appears more than once")
+                self.problem(vpath, "value", f"{format_value(value)} appears more than once")
                 continue
             seen.append(value)
             changes = self.bind(templates, value, vpath)
@@ -605,14 +214,14 @@ class _Loader:
                 continue
             if not self.check(changes, vpath) and self.base is not None and self._structural(path):
                 return None  # the same structural problem would repeat for every value
-            points.append(_Point(((name, _param_of(value, changes)),), changes))
-        return _Dimension((name,), tuple(points))
+            points.append(Point(((name, param_of(value, changes)),), changes))
+        return Dimension((name,), tuple(points))
 
     def _structural(self, path: str) -> bool:
         return any(p.column and (p.column == path or p.column.startswith((path + ".", path + "[")))
                    and p.rule not in ("range", "value") for p in self.problems)
 
-    def zip_group(self, raw: object, path: str) -> tuple[list[str], _Dimension | None]:
+    def zip_group(self, raw: object, path: str) -> tuple[list[str], Dimension | None]:
         if not isinstance(raw, dict) or not raw:
             self.problem(path, "value", f"a zip group is a mapping of axes, got {_shown(raw)}")
             return [], None
@@ -630,11 +239,11 @@ class _Loader:
         if any(d is None for d in dims) or any(len(d.points) != len(dims[0].points) for d in dims):
             return names, None
         points = tuple(
-            _Point(tuple(kv for d in dims for kv in d.points[i].params),
+            Point(tuple(kv for d in dims for kv in d.points[i].params),
                    tuple(c for d in dims for c in d.points[i].changes))
             for i in range(len(dims[0].points))
         )
-        return names, _Dimension(tuple(str(n) for n in names), points)
+        return names, Dimension(tuple(str(n) for n in names), points)
 
     def named_case(self, raw: object, path: str) -> Case | None:
         m = self.model(CaseModel, raw, path, "a mapping with 'name' and 'changes'")
@@ -650,7 +259,7 @@ class _Loader:
             return None
         return Case(m.name, ((CASE_PARAMETER, m.name),), tuple(changes), "case")
 
-    def parameter(self, name: str, raw: object, path: str) -> _Parameter | None:
+    def parameter(self, name: str, raw: object, path: str) -> SampledParameter | None:
         if not isinstance(raw, dict):
             self.problem(path, "value", f"a sampled parameter is a mapping with 'distribution' and 'change', "
                                         f"got {_shown(raw)}")
@@ -662,7 +271,7 @@ class _Loader:
                 self.problem(f"{path}.distribution", "missing-key", "'distribution' is required")
             else:
                 self.problem(f"{path}.distribution", "value",
-                             f"unknown distribution {dist!r}{_hint(str(dist), DISTRIBUTIONS)}; "
+                             f"unknown distribution {dist!r}{did_you_mean(str(dist), DISTRIBUTIONS)}; "
                              f"one of {', '.join(DISTRIBUTIONS)}")
             return None
         m = self.model(cls, raw, path)
@@ -698,9 +307,9 @@ class _Loader:
         choices = tuple(tuple(v) if isinstance(v, list) else v for v in m.values) if isinstance(m, DiscreteModel) \
             else ()
         weights = tuple(m.weights or [1.0] * len(choices)) if isinstance(m, DiscreteModel) else ()
-        return _Parameter(name, m.distribution, args, choices, weights, tuple(templates))
+        return SampledParameter(name, m.distribution, args, choices, weights, tuple(templates))
 
-    def samples(self, raw: object) -> _Samples | None:
+    def samples(self, raw: object) -> Samples | None:
         m = self.model(SamplesModel, raw, "samples", "a mapping with 'count', 'seed' and 'parameters'")
         if m is None:
             return None
@@ -711,7 +320,7 @@ class _Loader:
                 params.append(p)
         if len(params) != len(m.parameters):
             return None
-        return _Samples(m.count, m.seed, m.method, tuple(params))
+        return Samples(m.count, m.seed, m.method, tuple(params))
 
     def parameter_name(self, name: object, path: str, seen: dict[str, str]) -> None:
         text = str(name)
@@ -734,8 +343,13 @@ def _kind(change: Change) -> str:
     return f"setting {getattr(change, 'setting', '?')}"
 
 
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxlist, _SHOWN.maxdict, _SHOWN.maxstring, _SHOWN.maxother = 2, 4, 4, 40, 40
+
+
 def _shown(value: object) -> str:
-    text = repr(value)
+    """A short view of a value for a message (bounded work: never the repr of a whole structure)."""
+    text = _SHOWN.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -762,7 +376,7 @@ def load_sweep(path: str | Path) -> Sweep:
             options = om.model_dump(exclude_none=True)
 
     seen: dict[str, str] = {}
-    grid: list[_Dimension] = []
+    grid: list[Dimension] = []
     axes = raw.get("axes")
     if axes is not None:
         if not isinstance(axes, dict):

@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..results import atomic_write
+from ..files import atomic_write
 from ..review import Review, ReviewData, sweep_review_data
 from .worker import LONG_TABLES, CaseResult, to_frames
 

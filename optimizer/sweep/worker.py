@@ -21,10 +21,10 @@ from ..model import build_model
 from ..model.params import param_groups, point_at, structure_key, update_params
 from ..results import extract_tables
 from ..scenario import Scenario
-from ..solve import SolveOptions, Status, new_solver, solve_model
-from .changes import apply_changes
+from ..solver import SolveOptions, Status, new_solver, solve_model
+from .apply import apply_changes
+from .cases import Case, scenario_id
 from .push import NotPolynomial, ParameterPush, param_vector
-from .spec import Case, scenario_id
 
 LONG_TABLES = ("flows", "builds", "capacity", "costs", "unmet")
 

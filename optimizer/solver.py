@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import sys
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -198,6 +199,8 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions, solver: Highs | Non
         load_solutions=False,
         raise_exception_on_nonoptimal_result=False,
         solver_options=highs_options,
+        # Pyomo captures HiGHS's console; with log_to_console asked for (optimizer solve --verbose) pass it on
+        tee=[sys.stderr] if highs_options.get("log_to_console") else False,
     )
     status = _status(res.termination_condition, res.solution_status)
     highs = solver._solver_model  # the highspy.Highs object behind the interface
