@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import Problem
-from .validate import row_number
+from .validate import row_number, unservable_demand
 
 if TYPE_CHECKING:
     from .scenario import Scenario
@@ -122,8 +122,6 @@ def unservable_soft_demand(s: Scenario) -> list[Problem]:
     type): it goes unserved at the penalty. With hard demand the same finding is a validation error."""
     if s.config.demand != "soft":
         return []
-    from .validate import unservable_demand
-
     found = unservable_demand(s.tables, lambda table: file_of(s, table))
     return [Problem(p.file, p.row, p.column, p.rule, p.message + ": it goes unserved at the penalty "
                     f"of {s.config.unserved_penalty_usd_per_kwh:g} $/kWh") for p in found]

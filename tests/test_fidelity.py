@@ -15,6 +15,7 @@ import pytest
 import optimizer
 from optimizer import InputError, Status
 from optimizer.audit import audit_result
+from optimizer.robust import Plan, solve_stochastic
 
 try:
     from tiny import TinyCase, solve_tiny, vehicles_for
@@ -311,8 +312,6 @@ def test_audit_catches_tampered_closures_schedules_and_lives():
 
 
 def test_closure_is_a_first_stage_decision_in_the_stochastic_plan():
-    from optimizer.robust import Plan, solve_stochastic
-
     # The legacy line of _legacy_line (closure cost 20) in two equally likely futures, soft demand at
     # $200/kWh. Per year: P1 ships at 101, P2 (while open) at 100, P2's fixed O&M 12.
     #   low  (5 GWh):  keep 513/yr -> 1539;  close 2026: 3 x 505 + 20 = 1535 (its own optimum).
@@ -341,8 +340,6 @@ def test_closure_is_a_first_stage_decision_in_the_stochastic_plan():
 
 @pytest.mark.slow
 def test_benders_on_ray_closes_like_the_extensive_form():
-    from optimizer.robust import Plan, solve_stochastic
-
     # Futures of 5 and 4 GWh: each closes P2 in 2026 (5 GWh: 1535 against 1539; 4 GWh: P2 at 100 saves 4 a year
     # against 12 of O&M, 4 x 101 x 3 + 20 = 1232), so the shared plan closes it: RP = 0.5 (1535 + 1232).
     def future(gwh: float):
