@@ -23,7 +23,8 @@ family's place in the table, so two equally good answers resolve in the table's 
 the units on one footing (1,000 vehicles of 50 kWh packs = 0.05 GWh; $100M, a typical expansion step, ~ 1 GWh; 50 kg
 CO2/kWh x 1 GWh = 50 kt) and make a demand shortfall the last resort (the scenario declared demand firm),
 so the answer names the capacity, budget or rule to change before it drops demand. Structural rows
-(open once, expansion limits, a candidate shipping before it opens, single sourcing) stay hard. Every
+(open once, expansion limits, a candidate shipping before it opens, single sourcing, close once, a closed
+plant shipping nothing) stay hard: a closure is a decision the elastic model simply does not take. Every
 row with a slack above :data:`TOLERANCE` becomes one sentence, e.g. ``"Sunderland 2031: 3.2 GWh short
 for Leaf52 demand"`` or ``"UK_EU_ROO_2027 local-content rule 2027: 12.0 points short"``.
 
@@ -34,15 +35,14 @@ the conflicting rows, or is empty when only the whole openings and steps make th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import highspy
 import pyomo.environ as pyo
 
 from .model import build_model
+from .model.families import relaxable
 from .scenario import Scenario
-from .solver import SolveOptions, Status, solve_model
+from .solver import SolveOptions, Status, iis_row_names, solve_model
 
 TOLERANCE = 1e-6  # slack (in the row's unit) below this is numerical noise, not a relaxation
 MAX_LINES = 20  # longest explanation; the rest is summarised as "... and N more"
@@ -61,17 +61,9 @@ class Relaxation:
     text: str
 
 
-WEIGHTS: dict[str, float] = {  # family -> weight per unit of slack, in the order the sentences come
-    "plant_capacity": 1.0,
-    "assembly_capacity": 0.05,
-    "capex_budget": 0.01,
-    "total_budget": 0.01,
-    "local_content": 1.0,
-    "supplier_share": 1.0,
-    "min_offtake": 1.0,
-    "co2_cap": 0.02,
-    "demand_balance": 10.0,
-}
+WEIGHTS: dict[str, float] = {f.name: f.elastic_weight or 0.0 for f in relaxable()}
+"""family -> weight per unit of slack, in the order the sentences come (from the registry of families)."""
+_DESCRIBE = {f.name: f.explain for f in relaxable() if f.explain is not None}
 
 
 def explain_infeasible(scenario: Scenario, options: SolveOptions | None = None) -> list[str]:
@@ -115,14 +107,7 @@ def lp_conflict(scenario: Scenario, options: SolveOptions | None = None) -> list
     outcome, solver = solve_model(m, options)
     if outcome.status != Status.INFEASIBLE:
         return []
-    highs = solver._solver_model
-    if highs is None or highs.setOptionValue("iis_strategy", IIS_STRATEGY) != highspy.HighsStatus.kOk:
-        return None
-    status, iis = highs.getIis()
-    if status != highspy.HighsStatus.kOk or not iis.valid_:
-        return None
-    rows = solver._solver_con_to_pyomo_con_map
-    return sorted(rows[i].name for i in iis.row_index_)
+    return iis_row_names(solver, IIS_STRATEGY)
 
 
 def _add_slack(m: pyo.ConcreteModel, hard_demand: bool) -> list[tuple[str, tuple, pyo.Var]]:
@@ -155,72 +140,3 @@ def _add_slack(m: pyo.ConcreteModel, hard_demand: bool) -> list[tuple[str, tuple
     m.elastic_cost = pyo.Objective(
         expr=sum(WEIGHTS[family] * (1.0 + TIE_BREAK * rank[family]) * s for family, _, s in rows), sense=pyo.minimize)
     return rows
-
-
-def _flow_sum(m: pyo.ConcreteModel, flows: Iterable[tuple]) -> float:
-    return sum(float(m.flow[f].value or 0.0) for f in flows)
-
-
-def _plant_capacity(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
-    p, t = index
-    return f"{p} {t}: {s:,.1f} GWh of cell capacity short"
-
-
-def _assembly_capacity(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
-    a, t = index
-    return f"{a} {t}: assembly capacity {1000 * s:,.0f} vehicles short"
-
-
-def _capex_budget(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
-    (t,) = index
-    return f"capital budget {t}: ${s:,.1f}M short"
-
-
-def _total_budget(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
-    return f"total capital budget: ${s:,.1f}M short"
-
-
-def _local_content(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
-    name, t = index
-    rule = next(r for r in m.d.rules if r.rule == name)
-    covered = _flow_sum(m, [f for a in rule.assemblies for f in m.ix.by_assembly_year.get((a, t), ())])
-    points = 100.0 * s / covered  # covered > 0: with nothing covered the row holds without slack
-    return f"{name} local-content rule {t}: {points:,.1f} points short ({s:,.1f} GWh of local cells)"
-
-
-def _supplier_share(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
-    p, a, t = index
-    total = _flow_sum(m, m.ix.by_assembly_year.get((a, t), ()))
-    points = 100.0 * s / total if total > 0 else 0.0
-    cap = 100.0 * m.d.max_supplier_share[a]
-    return f"{a} {t}: {p} must supply {points:,.1f} points above the {cap:g} % supplier-share cap"
-
-
-def _min_offtake(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
-    p, t = index
-    return f"{p} {t}: take-or-pay minimum of {m.d.min_offtake[p, t]:,.1f} GWh is {s:,.1f} GWh short"
-
-
-def _co2_cap(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
-    (t,) = index
-    return f"CO2 cap {t}: {s:,.1f} kt CO2 over"
-
-
-def _demand_balance(m: pyo.ConcreteModel, index: tuple, s: float) -> str:
-    a, v, t = index
-    if not m.ix.by_demand.get(index):  # no lane brings the model's cell type to a: all of it is short
-        return f"{a} {t}: {s:,.1f} GWh short for {v} demand (no lane brings its cells to {a})"
-    return f"{a} {t}: {s:,.1f} GWh short for {v} demand"
-
-
-_DESCRIBE: dict[str, Callable[[pyo.ConcreteModel, tuple, float], str]] = {
-    "plant_capacity": _plant_capacity,
-    "assembly_capacity": _assembly_capacity,
-    "capex_budget": _capex_budget,
-    "total_budget": _total_budget,
-    "local_content": _local_content,
-    "supplier_share": _supplier_share,
-    "min_offtake": _min_offtake,
-    "co2_cap": _co2_cap,
-    "demand_balance": _demand_balance,
-}

@@ -36,6 +36,8 @@ SOLVE_SECTIONS = ("overview", "kpis", "demand", "build-plan", "sourcing", "costs
                   "landed-cost")
 SWEEP_SECTIONS = (*SOLVE_SECTIONS, "distributions", "build-frequency", "tornado")
 REPORT_NAME = "report.html"
+COST_COLOURS = {"investment": "#6c5ce7", "fixed_om": "#2d9cdb", "cell": "#eb5757", "freight": "#27ae60",
+                "tariff": "#f2994a", "carbon": "#7f8c8d", "credit": "#00b894", "unserved": "#c0392b"}
 PLAN_SECTIONS = (("demand", "Demand against capacity"), ("build-plan", "Capacity build plan"),
                  ("sourcing", "Sourcing flows"), ("costs", "Cost breakdown"), ("utilisation", "Utilisation"),
                  ("marginal-value", "Marginal value of capacity"), ("landed-cost", "Landed cost by lane"))
@@ -162,14 +164,17 @@ def _costs(page: _Page, data: ReviewData, key: str | None) -> None:
     fig = go.Figure()
     for category, rows in costs.groupby("category", sort=False):
         if rows["nominal_musd"].abs().sum() > 0:
-            fig.add_bar(x=rows["year"], y=rows["nominal_musd"], name=str(category))
+            fig.add_bar(x=rows["year"], y=rows["nominal_musd"], name=str(category),
+                        marker_color=COST_COLOURS.get(str(category)))
     fig.update_layout(barmode="relative", title="Cost by category and year ($M nominal; credits below zero)",
                       xaxis_title="year", yaxis_title="$M", yaxis=MONEY_AXIS)
     parts = go.Figure()  # the smaller parts on their own scale: under the cell cost they are slivers
     for category, rows in costs.groupby("category", sort=False):
-        if category != "cell" and rows["nominal_musd"].abs().sum() > 0:
-            parts.add_bar(x=rows["year"], y=rows["nominal_musd"], name=str(category))
-    parts.update_layout(barmode="relative", title="The same without cell cost, on its own scale ($M nominal)",
+        if category not in ("cell", "unserved") and rows["nominal_musd"].abs().sum() > 0:
+            parts.add_bar(x=rows["year"], y=rows["nominal_musd"], name=str(category),
+                          marker_color=COST_COLOURS.get(str(category)))
+    parts.update_layout(barmode="relative", title="The other parts on their own scale: without cell cost and the "
+                        "unserved-demand penalty ($M nominal)",
                         xaxis_title="year", yaxis_title="$M", yaxis=MONEY_AXIS, height=380)
     totals = costs.pivot_table(index="category", values=["nominal_musd", "discounted_musd"], aggfunc="sum",
                                sort=False).reset_index() if len(costs) else pd.DataFrame()

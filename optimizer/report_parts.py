@@ -194,10 +194,13 @@ def comparison(page: _Page, result: Review, other: Review, name: str, other_name
     builds = []
     for label, r in ((name, result), (other_name, other)):
         b = r.review_data().table("builds")
-        builds.append(b.assign(result=label)[["result", "plant", "kind", "start_year", "count", "gwh", "cash_musd"]]
-                      if len(b) else pd.DataFrame(columns=["result"]))
+        if len(b):
+            builds.append(b.assign(result=label)[["result", "plant", "kind", "start_year", "count", "gwh",
+                                                  "cash_musd"]].astype({"start_year": int, "count": int}))
+        else:
+            builds.append(pd.DataFrame([{"result": label, "plant": "(no new capacity)"}]))
     page.section("compare", f"{name} against {other_name}", html_table(kpis, 3), html_table(costs),
-                 _note("Builds of each:"), html_table(pd.concat(builds, ignore_index=True)))
+                 _note("Builds of each:"), html_table(pd.concat(builds, ignore_index=True).fillna("")))
 
 
 def html_table(frame: pd.DataFrame, digits: int = 2) -> str:

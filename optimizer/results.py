@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyomo.environ as pyo
 
 from .files import atomic_write
+from .model.context import FIRST_STAGE, SourcingModel
 from .model.objective import COST_CATEGORIES
 from .review import Review, ReviewData, solve_review_data
 from .solver import SolveOutcome, Status
@@ -113,7 +113,7 @@ def _dual(duals: dict, con, key) -> float:
     return float(duals.get(con[key], float("nan")))
 
 
-def extract_tables(m: pyo.ConcreteModel, outcome: SolveOutcome, duals: dict,
+def extract_tables(m: SourcingModel, outcome: SolveOutcome, duals: dict,
                    lp_objective: float | None) -> dict[str, pd.DataFrame]:
     """Read the incumbent out of the model into the result tables."""
     if not outcome.status.has_solution:
@@ -139,16 +139,14 @@ def extract_tables(m: pyo.ConcreteModel, outcome: SolveOutcome, duals: dict,
         production[p, t] = production.get((p, t), 0.0) + q
 
     rows = []
-    for var, kind, gwh_of, cash_of in ((m.open, "opening", "opening_gwh", "opening_cost"),
-                                       (m.steps, "step", "step_gwh", "step_cost")):
-        for (p, y), val in var.extract_values().items():
+    for decision in FIRST_STAGE:
+        for (p, y), val in decision.of(m).extract_values().items():
             n = int(round(val or 0.0))
             if n > 0:
                 pl = d.plants[p]
-                rows.append((p, kind, y, n, n * getattr(pl, gwh_of), y + pl.lead, n * getattr(pl, cash_of)))
-    for (p, y), val in m.close.extract_values().items():
-        if round(val or 0.0) >= 1:
-            rows.append((p, "closure", y, 1, 0.0, y, d.plants[p].closure_cost))
+                online = y + pl.lead if decision.investment else y  # a closure takes effect in its year
+                rows.append((p, decision.kind, y, n, n * getattr(pl, decision.gwh), online,
+                             n * getattr(pl, decision.cash)))
     builds = pd.DataFrame(rows, columns=COLUMNS["builds"])
 
     capacity = _capacity_table(m, builds, production, duals)
@@ -166,7 +164,7 @@ def extract_tables(m: pyo.ConcreteModel, outcome: SolveOutcome, duals: dict,
     return {"flows": flows, "builds": builds, "capacity": capacity, "costs": costs, "unmet": unmet, "kpis": kpis}
 
 
-def _capacity_table(m: pyo.ConcreteModel, builds: pd.DataFrame, production: dict, duals: dict) -> pd.DataFrame:
+def _capacity_table(m: SourcingModel, builds: pd.DataFrame, production: dict, duals: dict) -> pd.DataFrame:
     """Per plant and year, from the builds (the same delivery rules as the model's capacity rows):
     nameplate = K0 + online builds; available = alpha (K0 + ramped builds); production by (p, t);
     nameplate and available 0 from a plant's closure year on (existing stays the input)."""
@@ -194,7 +192,7 @@ def _capacity_table(m: pyo.ConcreteModel, builds: pd.DataFrame, production: dict
     return pd.DataFrame(rows, columns=COLUMNS["capacity"])
 
 
-def _costs_table(m: pyo.ConcreteModel, x: dict, builds: pd.DataFrame, capacity: pd.DataFrame) -> pd.DataFrame:
+def _costs_table(m: SourcingModel, x: dict, builds: pd.DataFrame, capacity: pd.DataFrame) -> pd.DataFrame:
     """Nominal and discounted cost by category and year, from the solution values (they add up to the
     objective: the terms of ``objective.define_objective``, evaluated)."""
     d, s = m.d, m.scenario

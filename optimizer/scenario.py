@@ -71,6 +71,11 @@ class PlantData:
         return year - start - self.lead >= 0
 
     @property
+    def closure_gwh(self) -> float:
+        """Nameplate a closure adds (none: the ``gwh`` of a closure in the builds table)."""
+        return 0.0
+
+    @property
     def can_expand(self) -> bool:
         return self.max_steps > 0 and self.step_gwh > 0
 

@@ -21,7 +21,7 @@ products of larger coefficients overflow floats or pass HiGHS's infinity (1e20).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Kind = Literal["str", "float", "int", "list", "ramp"]
 
@@ -70,8 +70,8 @@ class Table:
         raise KeyError(name)
 
 
-SHARE = {"minimum": 0.0, "maximum": 1.0}
-NONNEG = {"minimum": 0.0}
+SHARE: dict[str, Any] = {"minimum": 0.0, "maximum": 1.0}
+NONNEG: dict[str, Any] = {"minimum": 0.0}
 
 PLANTS = Table(
     name="plants",

@@ -264,3 +264,23 @@ def write_mps(solver: Highs, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     solver._solver_model.writeModel(str(path))
     return path
+
+
+def has_loaded_model(solver: Highs) -> bool:
+    """True once the persistent interface holds a model in HiGHS (after its first solve): from then on it
+    takes updates (new bounds) instead of loading the whole model again."""
+    return solver._solver_model is not None
+
+
+def iis_row_names(solver: Highs, strategy: int) -> list[str] | None:
+    """The Pyomo names of the rows of HiGHS's irreducible infeasible subsystem of the LP the solver last
+    solved (infeasible), found with ``iis_strategy`` ``strategy``; ``None`` when HiGHS cannot compute one."""
+    highs = solver._solver_model
+    if highs is None or highs.setOptionValue("iis_strategy", strategy) != highspy.HighsStatus.kOk:
+        return None
+    status, iis = highs.getIis()
+    if status != highspy.HighsStatus.kOk or not iis.valid_:
+        return None
+    rows = solver._solver_con_to_pyomo_con_map
+    return sorted(rows[i].name for i in iis.row_index_)
+

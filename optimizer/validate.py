@@ -8,7 +8,8 @@ raises on the first problem: :func:`validate_tables` gathers all of them into on
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ from .schema import MAGNITUDE, SOURCE_SUFFIX, TABLES, TABLES_BY_NAME, Column, Ta
 FIRST_DATA_ROW = 2  # the header is row 1 of a CSV file or a sheet
 
 
-def row_number(index: int) -> int:
+def row_number(index: int | np.integer) -> int:
     """The 1-based file row of the data row at 0-based position ``index``."""
     return int(index) + FIRST_DATA_ROW
 
@@ -61,7 +62,7 @@ class _TableChecker:
         self._listed: list[Problem] = []
         self._per_rule: dict[tuple[str | None, str], int] = {}
 
-    def add(self, index: int | None, column: str | None, rule: str, message: str) -> None:
+    def add(self, index: int | np.integer | None, column: str | None, rule: str, message: str) -> None:
         """Record a problem; past :data:`SHOWN_PER_RULE` of one rule in one column they are only counted,
         so that a table of a million bad rows gives a short message."""
         n = self._per_rule.get((column, rule), 0) + 1
@@ -100,9 +101,9 @@ class _TableChecker:
             return None  # an optional table with a header and no rows means "none": read as absent
 
         out = {}
-        for col in table.columns:
-            present = col.name in frame and col.name not in missing
-            out[col.name] = self._column(col, frame[col.name] if present else None, len(frame))
+        for column in table.columns:
+            present = column.name in frame and column.name not in missing
+            out[column.name] = self._column(column, frame[column.name] if present else None, len(frame))
         typed = pd.DataFrame(out)
         for col in columns:
             if col in allowed_sources:
@@ -132,10 +133,10 @@ class _TableChecker:
         return self._number_column(col, series, blank)
 
     def _list_column(self, col: Column, series: pd.Series, blank: pd.Series) -> pd.Series:
-        values = []
+        values: list[tuple] = []
         for i, (cell, is_blank) in enumerate(zip(series.tolist(), blank.tolist())):
             if is_blank:
-                values.append(tuple(col.default or ()))
+                values.append(tuple(cast(Iterable, col.default or ())))
                 continue
             items = cell if isinstance(cell, (list, tuple)) else str(cell).split(";")
             parts = [str(p).strip() for p in items if str(p).strip()]
@@ -194,7 +195,7 @@ class _TableChecker:
                 self.add(i, col.name, "horizon", f"year {numbers[i]:g} is outside the horizon {lo}-{hi}")
         filled = np.where(ok, numbers, np.nan)
         if col.default is not None:
-            filled = np.where(np.isnan(filled), float(col.default), filled)
+            filled = np.where(np.isnan(filled), float(cast(float, col.default)), filled)
         if col.kind == "int":
             if np.isnan(filled).any():
                 return pd.Series(filled).astype("Int64")
@@ -341,8 +342,9 @@ def _cross_checks(config: ScenarioConfig, t: dict[str, pd.DataFrame], file_of: C
         frame = t[table]
         bad = ~frame[column].isin(known)
         for i in np.flatnonzero(bad.to_numpy()):
+            name = frame[column].iloc[i]
             problems.append(Problem(file_of(table), row_number(i), column, "reference",
-                                    f"unknown {what} '{frame[column].iloc[i]}'"))
+                                    f"unknown {what} '{name}'{did_you_mean(name, known)}"))
 
     refs("plant_years", "plant", plants, "plant")
     refs("assembly_years", "assembly", assemblies, "assembly plant")
@@ -370,7 +372,7 @@ def _cross_checks(config: ScenarioConfig, t: dict[str, pd.DataFrame], file_of: C
                 for name in row[col]:
                     if name not in known:
                         problems.append(Problem(file_of("rules"), row_number(i), col, "reference",
-                                                f"unknown {what} '{name}'"))
+                                                f"unknown {what} '{name}'{did_you_mean(name, known)}"))
             if not pd.isna(row["to_year"]) and row["to_year"] < row["from_year"]:
                 problems.append(Problem(file_of("rules"), row_number(i), "to_year", "order",
                                         f"to_year {row['to_year']} is before from_year {row['from_year']}"))

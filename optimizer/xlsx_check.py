@@ -19,6 +19,7 @@ import posixpath
 import re
 import zipfile
 from pathlib import Path
+from typing import Any
 from xml.etree.ElementTree import XMLPullParser
 
 from .errors import Problem
@@ -65,8 +66,8 @@ def _sheet_parts(book: zipfile.ZipFile) -> list[tuple[str, str]]:
     return [(s.get("name", "?"), targets[s.get(f"{REL}id")]) for s in sheets if s.get(f"{REL}id") in targets]
 
 
-def _parse(data: bytes):
-    parser = XMLPullParser(events=("end",))
+def _parse(data: bytes) -> Any:
+    parser: Any = XMLPullParser(events=("end",))
     parser.feed(data)
     parser.close()
     root = None
@@ -109,7 +110,7 @@ def _sheet_problems(book: zipfile.ZipFile, part: str, file: str) -> list[Problem
 
 def _uncached_formulas(book: zipfile.ZipFile, part: str, file: str) -> list[Problem]:
     """Cells holding a formula but no stored value (``<v>`` absent or empty, and not a text result)."""
-    parser = XMLPullParser(events=("start", "end"))
+    parser: Any = XMLPullParser(events=("start", "end"))
     sheet_data = None
     uncached: list[str] = []
     n_uncached = 0

@@ -13,8 +13,8 @@ from optimizer.audit import TOLERANCE, audit_result
 
 BASE = Path(__file__).resolve().parents[1] / "scenarios" / "base"
 FAMILIES = {"flow_domain", "demand_balance", "plant_capacity", "assembly_capacity", "open_once", "expansion_limit",
-            "capex_budget", "total_budget", "local_content", "supplier_share", "min_offtake", "co2_cap",
-            "single_sourcing", "close_once", "closure_flow", "objective"}
+            "capex_budget", "total_budget", "open_link", "local_content", "supplier_share", "min_offtake", "co2_cap",
+            "single_sourcing", "close_once", "closure_flow", "closed_steps", "objective"}
 
 
 @pytest.fixture(scope="module")

@@ -137,6 +137,7 @@ def test_published_optima_holmberg_match_the_os_file():
         assert {f"p{k}": v for k, v in enumerate(listed, start=1)} == optima
 
 
+@pytest.mark.slow
 @needs_orlib
 def test_capa_reads_into_four_instances_of_100_by_1000():
     instances = read_orlib_cap(ORLIB / "capa.txt")
@@ -158,6 +159,7 @@ def test_capa_reads_into_four_instances_of_100_by_1000():
 # ------------------------------------------------------------------------------------------ the benchmarks
 
 
+@pytest.mark.slow
 @needs_orlib
 @pytest.mark.parametrize("name", ORLIB_SMALL)
 def test_orlib_cap_solves_to_published_optimum(name):
@@ -168,6 +170,7 @@ def test_orlib_cap_solves_to_published_optimum(name):
     assert _benchmark_cost(inst, result) == pytest.approx(inst.optimum, rel=1e-9, abs=1e-3)
 
 
+@pytest.mark.slow
 @needs_holmberg
 @pytest.mark.parametrize("name", HOLMBERG_TESTED)
 def test_holmberg_sscflp_solves_to_published_optimum(name):

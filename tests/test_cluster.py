@@ -52,8 +52,9 @@ STOP = CLUSTER / "local" / "stop.sh"
 BASE = ROOT / "scenarios" / "base"
 LOOPBACK = {"127.0.0.1", "::ffff:127.0.0.1", "::1"}
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux") or shutil.which("setsid") is None,
-                                reason="the local cluster scripts need Linux (setsid, /proc)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not sys.platform.startswith("linux") or shutil.which("setsid") is None,
+                                 reason="the local cluster scripts need Linux (setsid, /proc)")]
 
 
 def free_port() -> int:

@@ -9,6 +9,7 @@ graph has no circle at all, within a layer either.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "optimizer"
@@ -151,3 +152,17 @@ def test_no_source_file_over_500_lines():
     long = {name: n for name, path in modules().items()
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert long == {}
+
+
+# Pyomo's private attributes of its persistent HiGHS interface: only the solver module and the sweep's
+# parameter push (which re-solves on highspy directly) may reach into them
+PYOMO_PRIVATE = re.compile(r"\._(solver_model|solver_con_to_pyomo_con_map|pyomo_con_to_solver_con_map|"
+                           r"pyomo_var_to_solver_var_map|mutable_helpers|mutable_bounds|mutable_objective|vars)\b")
+MAY_TOUCH_PYOMO_PRIVATES = {"optimizer.solver", "optimizer.sweep.push"}
+
+
+def test_pyomo_private_attributes_stay_in_the_solver_module_and_the_parameter_push():
+    found = sorted({name for name, path in modules().items()
+                    if PYOMO_PRIVATE.search(path.read_text(encoding="utf-8"))})
+    assert set(found) <= MAY_TOUCH_PYOMO_PRIVATES, found
+    assert "optimizer.solver" in found  # the pattern still matches the code

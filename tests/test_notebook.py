@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "examples" / "review.ipynb"
@@ -23,6 +24,7 @@ def outputs_text(nb: nbformat.NotebookNode) -> str:
     return "\n".join(parts)
 
 
+@pytest.mark.slow
 def test_review_notebook_runs_top_to_bottom(smoke_sweep_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("OPTIMIZER_REVIEW_SWEEP", str(smoke_sweep_dir))
     nb = nbformat.read(NOTEBOOK, as_version=4)

@@ -39,6 +39,7 @@ def write_sweep(tmp_path: Path, body: str, name: str = "rel") -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_case_that_hangs_its_worker_is_recorded_and_the_sweep_goes_on(ray_session, tmp_path, monkeypatch):
     path = write_sweep(tmp_path, """cases:
   - {name: before, changes: [{table: demand, column: vehicles, op: scale, value: 0.5}]}
@@ -88,6 +89,7 @@ def three_runs(ray_session, tmp_path_factory):
     return runs
 
 
+@pytest.mark.slow
 def test_same_results_across_runs_and_worker_counts(three_runs):
     (summary, builds), *others = three_runs
     assert len(summary) == 12
@@ -103,6 +105,7 @@ def test_same_results_across_runs_and_worker_counts(three_runs):
         pd.testing.assert_frame_equal(other_builds, builds)  # exactly the same decisions
 
 
+@pytest.mark.slow
 def test_infeasible_cases_explain_themselves_in_the_summary(three_runs):
     """Most either plant can make in a year: P1 4 + 3 steps x 3 = 13 GWh, C 6 GWh (lead time 0), so 19 GWh.
     Demand x2.5 is 15 GWh in 2026 (feasible) and 22.5 GWh in 2027: 3.5 GWh of capacity short in 2027,

@@ -73,6 +73,7 @@ def check_self_contained(text: str) -> None:
     assert "<link" not in markup
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["base", "sweep"])
 def test_report_renders_in_headless_chromium(which, base_result_dir, smoke_sweep_dir, tmp_path):
     folder, sections = (base_result_dir, SOLVE_SECTIONS) if which == "base" else (smoke_sweep_dir, SWEEP_SECTIONS)

@@ -156,6 +156,7 @@ def futures_run(ray_session, tmp_path_factory):
     return run_robust(ROOT / "scenarios" / "sweeps" / "futures.yaml", out, workers=2)
 
 
+@pytest.mark.slow
 def test_regret_matrix_of_a_20_scenario_sweep(futures_run):
     run = futures_run
     assert len(run.scenarios) == 20 and not run.left_out
@@ -185,6 +186,7 @@ def test_regret_matrix_of_a_20_scenario_sweep(futures_run):
     assert len(written) == len(regret)
 
 
+@pytest.mark.slow
 def test_stochastic_plan_of_the_sweep_is_consistent(futures_run):
     st = futures_run.stochastic
     f = st.figures
@@ -213,6 +215,7 @@ def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
                           timeout=900)
 
 
+@pytest.mark.slow
 def test_robust_cli_on_the_smoke_sweep(tmp_path):
     # smoke.yaml mixes a delay (other lead times: a different model structure) with price changes
     # the delayed future is judged twice as likely as each of the others: weights 1,1,1,2,1,1 -> 2/7
@@ -259,6 +262,7 @@ def test_robust_cli_bad_sweep_writes_nothing(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_benders_on_ray_matches_the_extensive_form(ray_session):
     from optimizer.robust.benders import solve_benders
 

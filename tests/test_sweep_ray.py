@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "scenarios" / "base"
 
 
+@pytest.mark.slow
 def test_sweep_matches_single_solves(ray_session, tmp_path):
     """50 scenarios: each row of the sweep has the status and objective of `optimizer.solve` alone."""
     path = sample_sweep(tmp_path, 50)
@@ -89,6 +90,7 @@ def same_table(summary: pd.DataFrame, reference: pd.DataFrame) -> None:
     assert a["objective"].to_numpy() == pytest.approx(b["objective"].to_numpy(), rel=2e-6)
 
 
+@pytest.mark.slow
 def test_resume_after_driver_killed(clean_run, tmp_path):
     path, reference = clean_run
     out = tmp_path / "out"
@@ -120,6 +122,7 @@ def solver_actor_processes() -> list[psutil.Process]:
     return found
 
 
+@pytest.mark.slow
 def test_worker_sigkilled_mid_sweep(clean_run, tmp_path):
     path, reference = clean_run
     out = tmp_path / "out"
@@ -146,6 +149,7 @@ def test_bad_sweep_file_exits_2(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_a_case_that_keeps_crashing_its_worker_ends_as_error(tmp_path):
     """Fault injection: the worker process exits whenever it reaches one case. That case is tried a
     bounded number of times and recorded as `error`; every other case is solved; the sweep exits 0."""

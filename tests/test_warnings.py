@@ -50,3 +50,27 @@ def test_solve_records_warnings_in_the_manifest(tmp_path):
 
 def test_base_case_has_no_warnings():
     assert optimizer.load_scenario(BASE).warnings == []
+
+
+def test_unknown_names_suggest_the_nearest_known_one(tmp_path):
+    """A misspelt plant, assembly plant or model: exit 2, each row named with the nearest known name."""
+    import shutil
+
+    folder = tmp_path / "typos"
+    shutil.copytree(BASE, folder)
+    lanes = (folder / "lanes.csv").read_text().splitlines()
+    lanes[1] = lanes[1].replace(lanes[1].split(",")[0], "Sunderlnd2", 1)
+    (folder / "lanes.csv").write_text("\n".join(lanes) + "\n")
+    demand = (folder / "demand.csv").read_text().splitlines()
+    head = demand[0].split(",")
+    row = demand[1].split(",")
+    row[head.index("assembly")], row[head.index("model")] = "Tochigii", "Leaf5"
+    demand[1] = ",".join(row)
+    (folder / "demand.csv").write_text("\n".join(demand) + "\n")
+    proc = run("validate", str(folder))
+    assert proc.returncode == 2
+    text = " ".join(proc.stderr.split())
+    assert "lanes.csv, row 2, column plant: [reference] unknown plant 'Sunderlnd2' (did you mean 'Sunderland" in text
+    assert "demand.csv, row 2, column assembly: [reference] unknown assembly plant 'Tochigii' (did you mean " \
+           "'Tochigi'?)" in text
+    assert "demand.csv, row 2, column model: [reference] unknown model 'Leaf5' (did you mean 'Leaf" in text

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from ..scenario import GWH_PER_KWH_VEHICLE
+from .context import SourcingModel
 
 
-def available_capacity(m: pyo.ConcreteModel, p: str, t: int):
+def available_capacity(m: SourcingModel, p: str, t: int):
     """Ramped capacity of plant p in year t (GWh):
 
     K0[p,t] + sum_s open_gwh[p] ramp_p(t - s - l[p]) w[p,s] + sum_s g[p] ramp_p(t - s - l[p]) z[p,s]
@@ -22,7 +23,7 @@ def available_capacity(m: pyo.ConcreteModel, p: str, t: int):
     return expr + sum(c * v for c, v in terms if c > 0)
 
 
-def define_plant_capacity(m: pyo.ConcreteModel) -> None:
+def define_plant_capacity(m: SourcingModel) -> None:
     """``plant_capacity[p,t]``: sum_{a,v} x[p,a,v,t] <= alpha[p,t] capacity[p,t]  for p, t with flows.
 
     capacity[p,t] is :func:`available_capacity` (existing, openings and steps, each ramped after its
@@ -38,7 +39,7 @@ def define_plant_capacity(m: pyo.ConcreteModel) -> None:
     m.plant_capacity = pyo.Constraint(sorted(ix.by_plant_year), rule=rule)
 
 
-def define_assembly_capacity(m: pyo.ConcreteModel) -> None:
+def define_assembly_capacity(m: SourcingModel) -> None:
     """``assembly_capacity[a,t]``: sum_{p,v} x[p,a,v,t] / (pack[v] 1e-6) / 1000 <= cap[a,t] / 1000.
 
     Vehicles built (GWh served over GWh per vehicle) may not exceed the plant's EV capacity; both

@@ -12,26 +12,28 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from .context import SourcingModel
 
-def closed(m: pyo.ConcreteModel, p: str, t: int):
+
+def closed(m: SourcingModel, p: str, t: int):
     """closed[p,t] = sum_{s <= t} c[p,s]: 1 from the closure year on (0 for a plant that may not close)."""
     return sum(m.close[p, s] for s in m.d.closure_starts.get(p, ()) if s <= t)
 
 
-def online_steps(m: pyo.ConcreteModel, p: str, t: int):
+def online_steps(m: SourcingModel, p: str, t: int):
     """N[p,t] = sum_{s : s + l[p] <= t} z[p,s]: steps of p producing in year t."""
     pl = m.d.plants[p]
     return sum(m.steps[p, s] for s in m.d.starts[p] if pl.online(s, t))
 
 
-def flow_bound(m: pyo.ConcreteModel, p: str, t: int):
+def flow_bound(m: SourcingModel, p: str, t: int):
     """U[p,t] = K0[p,t] + g[p] n_max[p]: no plan gives p more nameplate in year t (ramp <= 1)."""
     pl = m.d.plants[p]
     extra = pl.step_gwh * pl.max_steps if p in m.ix.expandable else 0.0
     return m.par.existing[p, t] + extra
 
 
-def define_close_once(m: pyo.ConcreteModel) -> None:
+def define_close_once(m: SourcingModel) -> None:
     """``close_once[p]``: sum_{s in S_p} c[p,s] <= 1  for plants that may close. Dual: none of interest
     (integer variables only)."""
     d = m.d
@@ -39,7 +41,7 @@ def define_close_once(m: pyo.ConcreteModel) -> None:
                                   rule=lambda _m, p: sum(m.close[p, s] for s in d.closure_starts[p]) <= 1)
 
 
-def define_closure_flow(m: pyo.ConcreteModel) -> None:
+def define_closure_flow(m: SourcingModel) -> None:
     """``closure_flow[p,t]``: sum_{a,v} x[p,a,v,t] <= U[p,t] (1 - closed[p,t])  for closable p and the
     years t >= min S_p in which p has flows.
 
@@ -58,7 +60,7 @@ def define_closure_flow(m: pyo.ConcreteModel) -> None:
     m.closure_flow = pyo.Constraint(index, rule=rule)
 
 
-def closed_steps_index(m: pyo.ConcreteModel) -> list[tuple[str, int]]:
+def closed_steps_index(m: SourcingModel) -> list[tuple[str, int]]:
     """(p, t) where a closable, expandable p may have steps producing while closed."""
     d = m.d
     out = []
@@ -70,7 +72,7 @@ def closed_steps_index(m: pyo.ConcreteModel) -> list[tuple[str, int]]:
     return out
 
 
-def define_closed_steps(m: pyo.ConcreteModel) -> None:
+def define_closed_steps(m: SourcingModel) -> None:
     """``closed_steps[p,t]`` q[p,t] >= 0 (a variable), with ``closed_steps_cap[p,t]``: q <= n_max[p] closed[p,t]
     and ``closed_steps_built[p,t]``: q <= N[p,t]  (:func:`online_steps`).
 
@@ -86,7 +88,7 @@ def define_closed_steps(m: pyo.ConcreteModel) -> None:
     m.closed_steps_built = pyo.Constraint(index, rule=lambda _m, p, t: m.closed_steps[p, t] <= online_steps(m, p, t))
 
 
-def open_nameplate(m: pyo.ConcreteModel, p: str, t: int, nameplate):
+def open_nameplate(m: SourcingModel, p: str, t: int, nameplate):
     """Nameplate that pays fixed O&M: ``nameplate`` (K0 + online builds) unless p is closed by t:
     K0[p,t] (1 - closed[p,t]) + g[p] (N[p,t] - q[p,t]) for a closable plant."""
     if p not in m.d.closure_starts:
@@ -97,6 +99,6 @@ def open_nameplate(m: pyo.ConcreteModel, p: str, t: int, nameplate):
     return expr
 
 
-def closure_cash(m: pyo.ConcreteModel, t: int):
+def closure_cash(m: SourcingModel, t: int):
     """Closure costs falling in year t: sum_p C[p] c[p,t] ($M)."""
     return sum(m.par.closure_cost[p] * m.close[p, s] for p, s in m.ix.close_idx if s == t)

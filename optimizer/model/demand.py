@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from .context import SourcingModel
 
-def define_demand_balance(m: pyo.ConcreteModel) -> None:
+
+def define_demand_balance(m: SourcingModel) -> None:
     """``demand_balance[a,v,t]``: sum_p x[p,a,v,t] + u[a,v,t] = D[a,v,t]  for (a,v,t) with D > 0.
 
     D = vehicles x pack kWh x 1e-6 GWh. With hard demand u is absent. Dual: marginal cost of cells
@@ -21,7 +23,7 @@ def define_demand_balance(m: pyo.ConcreteModel) -> None:
     m.demand_balance = pyo.Constraint(list(d.demand_gwh), rule=rule)
 
 
-def define_open_link(m: pyo.ConcreteModel) -> None:
+def define_open_link(m: SourcingModel) -> None:
     """``open_link[p,a,v,t]`` (valid inequality): x[p,a,v,t] <= D[a,v,t] sum_{s : s + l[p] <= t} w[p,s]
     for candidate plants p.
 

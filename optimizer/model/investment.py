@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from .context import INVESTMENTS, SourcingModel
 from .params import SCALAR
 
 
-def define_open_once(m: pyo.ConcreteModel) -> None:
+def define_open_once(m: SourcingModel) -> None:
     """``open_once[p]``: sum_s w[p,s] <= 1  for candidate plants p. Dual: none of interest."""
     d, ix = m.d, m.ix
     index = [p for p in ix.candidates if d.starts[p]]
     m.open_once = pyo.Constraint(index, rule=lambda _m, p: sum(m.open[p, s] for s in d.starts[p]) <= 1)
 
 
-def define_expansion_limit(m: pyo.ConcreteModel) -> None:
+def define_expansion_limit(m: SourcingModel) -> None:
     """``expansion_limit[p,t]``: sum_{s<=t} z[p,s] <= n_max[p] (1 if p exists else sum_{s<=t} w[p,s]).
 
     Steps need an open site (started in the same year or before) and stop at n_max[p]. For existing
@@ -39,14 +40,14 @@ def define_expansion_limit(m: pyo.ConcreteModel) -> None:
     m.expansion_limit = pyo.Constraint(index, rule=rule)
 
 
-def capex_cash(m: pyo.ConcreteModel, t: int):
+def capex_cash(m: SourcingModel, t: int):
     """Cash for openings and steps started in year t: sum_p F[p] w[p,t] + G[p] z[p,t] ($M)."""
-    terms = [m.par.opening_cost[p] * m.open[p, s] for p, s in m.ix.open_idx if s == t]
-    terms += [m.par.step_cost[p] * m.steps[p, s] for p, s in m.ix.step_idx if s == t]
+    terms = [getattr(m.par, f.cash)[p] * f.of(m)[p, s] for f in INVESTMENTS for p, s in getattr(m.ix, f.index)
+             if s == t]
     return sum(terms)
 
 
-def define_capex_budget(m: pyo.ConcreteModel) -> None:
+def define_capex_budget(m: SourcingModel) -> None:
     """``capex_budget[t]``: sum_p F[p] w[p,t] + G[p] z[p,t] <= B[t]  for years with a budget.
 
     Cash amounts count in their start year whatever the investment-cost mode. Written only for years
@@ -59,7 +60,7 @@ def define_capex_budget(m: pyo.ConcreteModel) -> None:
     m.capex_budget = pyo.Constraint(index, rule=lambda _m, t: capex_cash(m, t) <= m.par.capex_budget[t])
 
 
-def define_total_budget(m: pyo.ConcreteModel) -> None:
+def define_total_budget(m: SourcingModel) -> None:
     """``total_budget``: sum_t sum_p F[p] w[p,t] + G[p] z[p,t] <= B_total  (if set in scenario.yaml)."""
     limit = m.scenario.config.total_budget_musd
     if limit is not None and (m.ix.open_idx or m.ix.step_idx):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from .closure import closure_cash, open_nameplate
+from .context import INVESTMENTS, SourcingModel
 from .params import SCALAR
 
 COST_CATEGORIES = ("investment", "fixed_om", "closure", "cell", "freight", "tariff", "carbon", "credit", "unserved")
 
 
-def nameplate(m: pyo.ConcreteModel, p: str, t: int):
+def nameplate(m: SourcingModel, p: str, t: int):
     """Nameplate capacity of p in year t (GWh, not ramped): K0[p,t] plus every opening and step whose
     production has started (s + l[p] <= t)."""
     d, pl = m.d, m.d.plants[p]
@@ -22,12 +23,13 @@ def nameplate(m: pyo.ConcreteModel, p: str, t: int):
     return expr
 
 
-def _cost_terms(m: pyo.ConcreteModel, category: str, t: int):
+def _cost_terms(m: SourcingModel, category: str, t: int):
     d, ix, s = m.d, m.ix, m.scenario
     if category == "investment":
         terms = []
-        for var, idx, cash in ((m.open, ix.open_idx, m.par.opening_cost), (m.steps, ix.step_idx, m.par.step_cost)):
-            for p, y in idx:
+        for f in INVESTMENTS:
+            var, cash = f.of(m), getattr(m.par, f.cash)
+            for p, y in getattr(ix, f.index):
                 share = s.charges(p, y).get(t, 0.0)
                 if share > 0:
                     terms.append(cash[p] * share * var[p, y])
@@ -44,7 +46,7 @@ def _cost_terms(m: pyo.ConcreteModel, category: str, t: int):
     return sum(_lane_cost_part(m, category, p, a, t) * m.flow[p, a, v, t] for p, a, v, _ in ix.by_year.get(t, ()))
 
 
-def _lane_cost_part(m: pyo.ConcreteModel, category: str, p: str, a: str, t: int):
+def _lane_cost_part(m: SourcingModel, category: str, p: str, a: str, t: int):
     """One part of the per-kWh lane cost (see ``ModelData.unit_cost_parts``), from the parameters."""
     par = m.par
     if category == "cell":
@@ -60,7 +62,7 @@ def _lane_cost_part(m: pyo.ConcreteModel, category: str, p: str, a: str, t: int)
     raise ValueError(category)
 
 
-def define_objective(m: pyo.ConcreteModel) -> None:
+def define_objective(m: SourcingModel) -> None:
     """``cost[k,t]`` (nominal $M by category k and year t) and ``total_cost``:
 
     min sum_t d_t (investment_t + fixed_om_t + closure_t

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from types import SimpleNamespace
 
 import pyomo.environ as pyo
 
 from ..scenario import Scenario
+from .context import SourcingModel
 
 SCALAR = 0  # key of the one-entry groups
 
@@ -62,10 +62,9 @@ def structure_key(s: Scenario) -> tuple:
             tuple(sorted(d.max_supplier_share.items())), keys)
 
 
-def define_params(m: pyo.ConcreteModel, mutable: bool) -> None:
+def define_params(m: SourcingModel, mutable: bool) -> None:
     """``m.par.<group>[key]``: a number, or with ``mutable`` a Pyomo Param ``par_<group>`` whose value a
     sweep worker can change without rebuilding."""
-    m.par = SimpleNamespace()
     for name, values in param_groups(m.scenario).items():
         if mutable:
             component = pyo.Param(list(values), initialize=dict(values), mutable=True, within=pyo.Reals)
@@ -73,10 +72,9 @@ def define_params(m: pyo.ConcreteModel, mutable: bool) -> None:
             setattr(m.par, name, component)
         else:
             setattr(m.par, name, dict(values))
-    m.mutable = mutable
 
 
-def update_params(m: pyo.ConcreteModel, s: Scenario) -> int:
+def update_params(m: SourcingModel, s: Scenario) -> int:
     """Point a mutable model at scenario ``s`` (same structure key); return how many values changed."""
     if not m.mutable:
         raise ValueError("the model was built with plain numbers; build it with mutable=True to update it")
@@ -91,7 +89,7 @@ def update_params(m: pyo.ConcreteModel, s: Scenario) -> int:
     return changed
 
 
-def point_at(m: pyo.ConcreteModel, s: Scenario) -> None:
+def point_at(m: SourcingModel, s: Scenario) -> None:
     """Make scenario ``s`` the one the model's rules and the result extraction read (its Params are
     set separately, by :func:`update_params` or a sweep worker's direct push)."""
     m.scenario = s

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from .context import SourcingModel
 
-def define_local_content(m: pyo.ConcreteModel) -> None:
+
+def define_local_content(m: SourcingModel) -> None:
     """``local_content[r,t]``: sum_{p in P_r, a in A_r, v} x[p,a,v,t] >= s_r sum_{p, a in A_r, v} x[p,a,v,t]
     for each rule r and each year t it is in force.
 
@@ -30,7 +32,7 @@ def define_local_content(m: pyo.ConcreteModel) -> None:
     m.local_content = pyo.Constraint(index, rule=rule)
 
 
-def define_supplier_share(m: pyo.ConcreteModel) -> None:
+def define_supplier_share(m: SourcingModel) -> None:
     """``supplier_share[p,a,t]``: sum_v x[p,a,v,t] <= sigma[a] sum_{p',v} x[p',a,v,t]  where sigma[a] < 1.
 
     No cell plant supplies more than the share sigma[a] of assembly plant a's cells in a year.
@@ -47,7 +49,7 @@ def define_supplier_share(m: pyo.ConcreteModel) -> None:
     m.supplier_share = pyo.Constraint(sorted(index), rule=rule)
 
 
-def define_min_offtake(m: pyo.ConcreteModel) -> None:
+def define_min_offtake(m: SourcingModel) -> None:
     """``min_offtake[p,t]``: sum_{a,v} x[p,a,v,t] >= M[p,t]  where M[p,t] > 0 (take-or-pay, modelled as
     a firm minimum: no option to pay instead). A plant with a minimum but no possible flow in the
     year makes the scenario infeasible (status ``infeasible``).
@@ -66,7 +68,7 @@ def define_min_offtake(m: pyo.ConcreteModel) -> None:
     m.min_offtake = pyo.Constraint(index, rule=rule)
 
 
-def define_co2_cap(m: pyo.ConcreteModel) -> None:
+def define_co2_cap(m: SourcingModel) -> None:
     """``co2_cap[t]``: sum_{p,a,v} e[p,t] x[p,a,v,t] <= E[t]  where a cap is set (kt CO2;
     GWh x kg/kWh = kt). Dual: shadow price of CO2 ($M/kt = $/kg, discounted)."""
     d, ix = m.d, m.ix
@@ -80,7 +82,7 @@ def define_co2_cap(m: pyo.ConcreteModel) -> None:
     m.co2_cap = pyo.Constraint(index, rule=rule)
 
 
-def define_single_sourcing(m: pyo.ConcreteModel) -> None:
+def define_single_sourcing(m: SourcingModel) -> None:
     """With single sourcing on: ``single_source_pick[a,v]``: sum_p y[p,a,v] = 1, and
     ``single_source_link[p,a,v,t]``: x[p,a,v,t] <= D[a,v,t] y[p,a,v].
 

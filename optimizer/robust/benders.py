@@ -35,10 +35,11 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import TerminationCondition
 
 from ..model import build_model
+from ..model.context import FIRST_STAGE, FIRST_STAGE_BY_KIND
 from ..scenario import Scenario
-from ..solver import SolveOptions, Status, new_solver, solve_model
+from ..solver import SolveOptions, Status, has_loaded_model, new_solver, solve_model
 from ..sweep.runner import connect_ray, import_ray
-from .plans import Plan, first_stage_vars, fix_plan
+from .plans import Plan, fix_plan
 from .risk import risk_value
 
 INVESTMENT_CONSTRAINTS = ("open_once", "expansion_limit", "capex_budget", "total_budget", "close_once")
@@ -54,8 +55,8 @@ class RecourseSolver:
             if scenario.config.single_sourcing:
                 raise ValueError(f"future {name}: single sourcing makes the recourse a MILP; Benders needs an LP")
             m = build_model(scenario)
-            for _kind, var in first_stage_vars(m):  # held by bounds: as reals, the LP prices them
-                for v in var.values():
+            for f in FIRST_STAGE:  # held by bounds: as reals, the LP prices them
+                for v in f.of(m).values():
                     v.domain = pyo.Reals
             self.models[name] = (m, new_solver(manual_updates=True))
 
@@ -67,7 +68,7 @@ class RecourseSolver:
         out = []
         for name, (m, solver) in self.models.items():
             held = fix_plan(m, plan)
-            if solver._solver_model is not None:
+            if has_loaded_model(solver):
                 solver.update_variables(held)
             res = solver.solve(m, load_solutions=False, raise_exception_on_nonoptimal_result=False,
                                solver_options=self.options.highs_options())
@@ -76,9 +77,9 @@ class RecourseSolver:
                 continue
             rc = res.solution_loader.get_reduced_costs(held)
             slopes = {}
-            for kind, var in first_stage_vars(m):
-                for (p, s), v in var.items():
-                    slopes[kind, p, s] = float(rc[v])
+            for f in FIRST_STAGE:
+                for (p, s), v in f.of(m).items():
+                    slopes[f.kind, p, s] = float(rc[v])
             out.append((name, Status.OPTIMAL.value, float(res.incumbent_objective), slopes))
         return out
 
@@ -121,17 +122,13 @@ def _master(scenarios: Mapping[str, Scenario], pi: Mapping[str, float], cvar_wei
         mp.add_component(f"first_stage_{len(blocks)}", block)
         blocks[sig] = block
     first = list(blocks.values())
-    open_keys = sorted({k for b in first for k in b.open})
-    step_keys = sorted({k for b in first for k in b.steps})
-    close_keys = sorted({k for b in first for k in b.close})
-    mp.first_close = pyo.Var(close_keys, domain=pyo.Binary)
-    mp.first_open = pyo.Var(open_keys, domain=pyo.Binary)
-    mp.first_steps = pyo.Var(step_keys, domain=pyo.NonNegativeIntegers,
-                             bounds=lambda _m, p, s: (0, max(b.steps[p, s].ub for b in first if (p, s) in b.steps)))
-    master = {"open": mp.first_open, "steps": mp.first_steps, "close": mp.first_close}
-    links = [(i, name, k) for name in master for i, b in enumerate(first) for k in getattr(b, name)]
+    for f in FIRST_STAGE:  # first_open[p,s], first_steps[p,s]
+        upper = {k: max(f.of(b)[k].ub for b in first if k in f.of(b)) for b in first for k in f.of(b)}
+        mp.add_component(f"first_{f.var}", pyo.Var(sorted(upper), domain=f.domain,
+                                                   bounds=lambda _m, p, s, ub=upper: (0, ub[p, s])))
+    links = [(i, f, k) for f in FIRST_STAGE for i, b in enumerate(first) for k in f.of(b)]
     mp.link = pyo.Constraint(range(len(links)), rule=lambda _m, n: (
-        getattr(first[links[n][0]], links[n][1])[links[n][2]] == master[links[n][1]][links[n][2]]))
+        links[n][1].of(first[links[n][0]])[links[n][2]] == links[n][1].of(mp, "first_")[links[n][2]]))
     names = list(scenarios)
     mp.theta = pyo.Var(names, domain=pyo.Reals)
     mp.cuts = pyo.ConstraintList()
@@ -151,7 +148,7 @@ def _cut(mp: pyo.ConcreteModel, k: str, q: float, slopes: dict, plan: Plan) -> N
     for (kind, p, s), d in slopes.items():
         if abs(d) < 1e-12:
             continue
-        var = {"opening": mp.first_open, "step": mp.first_steps, "closure": mp.first_close}[kind][p, s]
+        var = FIRST_STAGE_BY_KIND[kind].of(mp, "first_")[p, s]
         expr = expr + d * (var - counts.get((p, kind, s), 0))
     mp.cuts.add(mp.theta[k] >= expr)
 
@@ -211,7 +208,7 @@ def solve_benders(
                 status, message = outcome.status, f"the master problem is {outcome.status.value}"
                 break
             lower = max(lower, outcome.bound if outcome.bound is not None else outcome.objective)
-            plan = Plan.from_vars(mp.first_open, mp.first_steps, close_var=mp.first_close)
+            plan = Plan.from_vars([f.of(mp, "first_") for f in FIRST_STAGE])
             gap = max(0.0, (upper - lower) / max(abs(upper), 1e-9))
             history.append({"iteration": iteration, "upper_bound": upper, "lower_bound": lower, "gap": gap,
                             "cuts": len(mp.cuts), "seconds": time.perf_counter() - t0})

@@ -1,8 +1,8 @@
 """Investment plans: the first-stage decisions (openings, expansion steps, closures) taken apart from the flows.
 
 A plan is the set of builds ``(plant, kind, start_year) -> count`` with ``kind`` ``opening``, ``step`` or
-``closure`` (:data:`FIRST_STAGE`). Evaluating a plan in a scenario fixes ``open[p,s]``, ``steps[p,s]`` and
-``close[p,s]`` at the plan's counts
+``closure`` (the declaration :data:`~optimizer.model.context.FIRST_STAGE`). Evaluating a plan in a scenario
+fixes ``open[p,s]``, ``steps[p,s]`` and ``close[p,s]`` at the plan's counts
 (zero where the plan has none) and solves what is left: flows, unserved demand (priced at the
 scenario's penalty when demand is soft) and single-source picks. Every constraint of the scenario
 stays in force, capital budgets included, so a plan that a scenario cannot afford or operate is
@@ -18,23 +18,11 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from ..model import build_model
+from ..model.context import FIRST_STAGE, FIRST_STAGE_BY_KIND
 from ..scenario import Scenario
-from ..solver import SolveOptions, SolveOutcome, Status, new_solver, solve_model
+from ..solver import SolveOptions, SolveOutcome, Status, has_loaded_model, new_solver, solve_model
 
-FIRST_STAGE: tuple[tuple[str, str], ...] = (("opening", "open"), ("step", "steps"), ("closure", "close"))
-"""The first-stage decisions: (kind in plans and ``builds`` tables, the model's variable), in plan order."""
-KINDS = tuple(kind for kind, _ in FIRST_STAGE)
-VAR_OF = dict(FIRST_STAGE)
-
-
-def first_stage_vars(m: pyo.Block) -> list[tuple[str, pyo.Var]]:
-    """(kind, variable component) of every first-stage decision of a built model."""
-    return [(kind, getattr(m, name)) for kind, name in FIRST_STAGE]
-
-
-def first_stage_upper(m: pyo.Block, kind: str, p: str) -> int:
-    """The own upper bound of a first-stage variable: n_max[p] for steps, 1 for an opening or a closure."""
-    return m.d.plants[p].max_steps if kind == "step" else 1
+KINDS = tuple(f.kind for f in FIRST_STAGE)
 PLAN_COLUMNS = ["plan", "plant", "kind", "start_year", "count"]
 
 
@@ -57,17 +45,15 @@ class Plan:
     @classmethod
     def from_model(cls, m: pyo.Block, years: Iterable[int] | None = None) -> Plan:
         """The plan held by a solved model's first-stage variables (only start years in ``years``)."""
-        return cls.from_vars(m.open, m.steps, years, close_var=m.close)
+        return cls.from_vars([f.of(m) for f in FIRST_STAGE], years)
 
     @classmethod
-    def from_vars(cls, open_var: pyo.Var, steps_var: pyo.Var, years: Iterable[int] | None = None,
-                  close_var: pyo.Var | None = None) -> Plan:
-        """The plan held by solved opening, step (and closure) variables indexed by (plant, start year)."""
+    def from_vars(cls, variables: Sequence[pyo.Var], years: Iterable[int] | None = None) -> Plan:
+        """The plan held by solved first-stage variables indexed by (plant, start year), one per decision of
+        :data:`~optimizer.model.context.FIRST_STAGE`, in its order."""
         keep = None if years is None else set(years)
         items = []
-        pairs = [(open_var, "opening"), (steps_var, "step")] + ([(close_var, "closure")] if close_var is not None
-                                                                 else [])
-        for var, kind in pairs:
+        for var, kind in zip(variables, KINDS, strict=True):
             for (p, s), value in var.extract_values().items():
                 n = int(round(value or 0.0))
                 if n > 0 and (keep is None or s in keep):
@@ -92,24 +78,23 @@ def unplaceable(plan: Plan, m: pyo.Block) -> list[tuple[str, str, int]]:
     deliver within its horizon after its lead time, or a plant that cannot open or expand there)."""
     out = []
     for (p, kind, s), _n in plan.builds:
-        var = getattr(m, VAR_OF[kind])
-        if (p, s) not in var:
+        if (p, s) not in FIRST_STAGE_BY_KIND[kind].of(m):
             out.append((p, kind, s))
     return out
 
 
 def fix_plan(m: pyo.Block, plan: Plan, years: Iterable[int] | None = None) -> list[pyo.Var]:
-    """Hold ``open``, ``steps`` and ``close`` of ``m`` at the plan's counts (0 where it has none) through their
-    bounds, so that a persistent solver only needs the new bounds; only the start years in ``years``
+    """Hold the first-stage variables (``open``, ``steps``) of ``m`` at the plan's counts (0 where it has
+    none) through their bounds, so that a persistent solver only needs the new bounds; only the start years in ``years``
     when given, the rest stay free. A build the model has no decision for is skipped (see
     :func:`unplaceable`). Returns the variables held (for :func:`release_plan`)."""
     keep = None if years is None else set(years)
     counts = dict(plan.builds)
     held = []
-    for kind, var in first_stage_vars(m):
-        for (p, s), v in var.items():
+    for decision in FIRST_STAGE:
+        for (p, s), v in decision.of(m).items():
             if keep is None or s in keep:
-                n = counts.get((p, kind, s), 0)
+                n = counts.get((p, decision.kind, s), 0)
                 v.setlb(n)
                 v.setub(n)
                 held.append(v)
@@ -117,12 +102,12 @@ def fix_plan(m: pyo.Block, plan: Plan, years: Iterable[int] | None = None) -> li
 
 
 def release_plan(m: pyo.Block) -> list[pyo.Var]:
-    """Give the first-stage variables back their own bounds (0..1, or 0..n_max[p] for steps)."""
+    """Give the first-stage variables back their own bounds (0..1 and 0..n_max[p])."""
     released = []
-    for kind, var in first_stage_vars(m):
-        for (p, _s), v in var.items():
+    for decision in FIRST_STAGE:
+        for (p, _s), v in decision.of(m).items():
             v.setlb(0)
-            v.setub(first_stage_upper(m, kind, p))
+            v.setub(decision.upper(m.d.plants[p]))
             released.append(v)
     return released
 
@@ -142,8 +127,8 @@ def evaluate_plans(scenario: Scenario, plans: Sequence[Plan], options: SolveOpti
     """Cost of each plan in ``scenario``: one model, the plan's builds fixed in turn, the rest re-solved.
 
     cost(plan, j) = min over flows (and single-source picks) of the scenario's discounted cost with
-    open[p,s] = w_plan[p,s], steps[p,s] = z_plan[p,s], close[p,s] = c_plan[p,s] for the start years s in
-    ``years`` (all when not given; later builds stay free, so the re-solve is a MILP).
+    open[p,s] = w_plan[p,s], steps[p,s] = z_plan[p,s] for the start years s in ``years`` (all when not
+    given; later builds stay free, so the re-solve is a MILP).
     """
     m = build_model(scenario)
     solver = new_solver(manual_updates=True)
@@ -151,7 +136,7 @@ def evaluate_plans(scenario: Scenario, plans: Sequence[Plan], options: SolveOpti
     out = []
     for plan in plans:
         held = fix_plan(m, plan, years)
-        if solver._solver_model is not None:  # bounds only: the first solve loads the whole model
+        if has_loaded_model(solver):  # bounds only: the first solve loads the whole model
             solver.update_variables(held)
         outcome: SolveOutcome
         outcome, solver = solve_model(m, options, solver)

@@ -39,6 +39,7 @@ import pyomo.environ as pyo
 from ..errors import InputError
 from ..files import atomic_write
 from ..model import build_model
+from ..model.context import FIRST_STAGE
 from ..results import TABLE_NAMES, extract_tables
 from ..scenario import Scenario
 from ..solver import SolveOptions, SolveOutcome, Status, relative_gap, solve_model
@@ -57,9 +58,8 @@ def extensive_form(scenarios: Mapping[str, Scenario], weights: Mapping[str, floa
                    decision_year: int | None = None, cvar_weight: float = 0.0,
                    cvar_alpha: float = 0.95) -> pyo.ConcreteModel:
     """The extensive form as one Pyomo model: one sub-block per scenario (``ef.scenario[k]`` is the
-    scenario's own model, its objective switched off), first-stage variables ``first_open[p,s]``,
-    ``first_steps[p,s]`` and ``first_close[p,s]``, the links ``nonant_open`` / ``nonant_steps`` /
-    ``nonant_close``, and ``expected_cost``."""
+    scenario's own model, its objective switched off), first-stage variables ``first_open[p,s]`` and
+    ``first_steps[p,s]``, the links ``nonant_open`` / ``nonant_steps``, and ``expected_cost``."""
     if not 0.0 <= cvar_alpha < 1.0:
         raise ValueError(f"cvar_alpha must be in [0, 1), got {cvar_alpha}")
     if cvar_weight < 0.0:
@@ -80,22 +80,15 @@ def extensive_form(scenarios: Mapping[str, Scenario], weights: Mapping[str, floa
         blocks[k] = block
     ef.blocks = blocks
 
-    open_keys = sorted({key for b in blocks.values() for key in b.open if key[1] in years})
-    step_keys = sorted({key for b in blocks.values() for key in b.steps if key[1] in years})
-    close_keys = sorted({key for b in blocks.values() for key in b.close if key[1] in years})
-    step_max = {key: max(b.steps[key].ub for b in blocks.values() if key in b.steps) for key in step_keys}
-    ef.first_open = pyo.Var(open_keys, domain=pyo.Binary)
-    ef.first_steps = pyo.Var(step_keys, domain=pyo.NonNegativeIntegers, bounds=lambda _m, p, s: (0, step_max[p, s]))
-    ef.nonant_open = pyo.Constraint(
-        [(i, p, s) for i, k in enumerate(names) for (p, s) in open_keys if (p, s) in blocks[k].open],
-        rule=lambda _m, i, p, s: blocks[names[i]].open[p, s] == ef.first_open[p, s])
-    ef.nonant_steps = pyo.Constraint(
-        [(i, p, s) for i, k in enumerate(names) for (p, s) in step_keys if (p, s) in blocks[k].steps],
-        rule=lambda _m, i, p, s: blocks[names[i]].steps[p, s] == ef.first_steps[p, s])
-    ef.first_close = pyo.Var(close_keys, domain=pyo.Binary)
-    ef.nonant_close = pyo.Constraint(
-        [(i, p, s) for i, k in enumerate(names) for (p, s) in close_keys if (p, s) in blocks[k].close],
-        rule=lambda _m, i, p, s: blocks[names[i]].close[p, s] == ef.first_close[p, s])
+    keys = {f.kind: sorted({key for b in blocks.values() for key in f.of(b) if key[1] in years}) for f in FIRST_STAGE}
+    for f in FIRST_STAGE:  # first_open[p,s], first_steps[p,s]: one decision shared by every future
+        upper = {key: max(f.of(b)[key].ub for b in blocks.values() if key in f.of(b)) for key in keys[f.kind]}
+        ef.add_component(f"first_{f.var}", pyo.Var(keys[f.kind], domain=f.domain,
+                                                   bounds=lambda _m, p, s, ub=upper: (0, ub[p, s])))
+    for f in FIRST_STAGE:  # nonant_open, nonant_steps: each future's copy equals the shared decision
+        ef.add_component(f"nonant_{f.var}", pyo.Constraint(
+            [(i, p, s) for i, k in enumerate(names) for (p, s) in keys[f.kind] if (p, s) in f.of(blocks[k])],
+            rule=lambda _m, i, p, s, f=f: f.of(blocks[names[i]])[p, s] == f.of(ef, "first_")[p, s]))
 
     ef.scenario_cost = pyo.Expression(range(len(names)), rule=lambda _m, i: blocks[names[i]].total_cost.expr)
     ef.expected_cost = pyo.Expression(expr=sum(pi[k] * ef.scenario_cost[i] for i, k in enumerate(names)))
@@ -181,8 +174,7 @@ def _by_extensive_form(scenarios, pi, years, decision_year, risk, options) -> _S
         return _Solved(outcome.status, Plan(()), None, outcome.bound, None, [math.nan] * len(names), None, {},
                        details)
     costs = [pyo.value(ef.scenario_cost[i]) for i in range(len(names))]
-    plan = Plan.from_vars(ef.first_open, ef.first_steps, years, close_var=ef.first_close)
-    return _Solved(outcome.status, plan, outcome.objective,
+    return _Solved(outcome.status, Plan.from_vars([f.of(ef, "first_") for f in FIRST_STAGE], years), outcome.objective,
                    outcome.bound, outcome.gap, costs, pyo.value(ef.cvar) if risk["cvar_weight"] > 0 else None,
                    _scenario_tables(ef, outcome), details)
 
