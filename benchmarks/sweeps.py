@@ -16,7 +16,9 @@ import pandas as pd
 import psutil
 import yaml
 
+from optimizer.errors import InputError
 from optimizer.sweep.runner import run_sweep
+from optimizer.yamlfile import read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 MONTE_CARLO = ROOT / "scenarios" / "sweeps" / "monte_carlo.yaml"
@@ -25,7 +27,9 @@ EARLY = 20  # scenarios after which worker memory is first read
 
 def monte_carlo_file(folder: Path, count: int, seed: int = 20261121) -> Path:
     """The Monte Carlo sweep of the base case cut to ``count`` samples, written into ``folder``."""
-    spec = yaml.safe_load(MONTE_CARLO.read_text(encoding="utf-8"))
+    spec, problems = read_yaml(MONTE_CARLO)
+    if problems or not isinstance(spec, dict):
+        raise InputError(problems)
     spec["base"] = str((MONTE_CARLO.parent / spec["base"]).resolve())
     spec["name"] = f"monte_carlo_{count}"
     spec["samples"]["count"] = count

@@ -66,6 +66,7 @@ def solve(
     t = time.perf_counter()
     m = build_model(scenario)
     timings["build_seconds"] = time.perf_counter() - t
+    model_size = {"variables": m.nvariables(), "constraints": m.nconstraints()}
 
     t = time.perf_counter()
     outcome, solver = solve_model(m, options)
@@ -75,7 +76,8 @@ def solve(
         write_mps(solver, mps_path)
         timings["mps_seconds"] = time.perf_counter() - t
 
-    lp_objective, dual_values = None, {}
+    lp_objective: float | None = None
+    dual_values: dict = {}
     t = time.perf_counter()
     if duals and outcome.status.has_solution:
         lp_objective, dual_values = fixed_lp_duals(m, solver, options)
@@ -85,8 +87,10 @@ def solve(
     conflict: list[str] | None = None
     if outcome.status == Status.INFEASIBLE:
         t = time.perf_counter()
-        why = explain_infeasible(scenario, options)
-        conflict = lp_conflict(scenario, options)
+        # the one model built serves both: the LP relaxation gives it back as built, the elastic re-solve
+        # then turns it into the elastic model (its tables are empty: nothing else reads it)
+        conflict = lp_conflict(scenario, options, model=m)
+        why = explain_infeasible(scenario, options, model=m)
         timings["explain_seconds"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -114,7 +118,7 @@ def solve(
         "scenario_id": scenario_id(scenario, options.as_dict()),
         "warnings": [str(w) for w in scenario.warnings],
         "options": options.as_dict(),
-        "model_size": {"variables": m.nvariables(), "constraints": m.nconstraints()},
+        "model_size": model_size,
         "timings": timings,
         "versions": versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

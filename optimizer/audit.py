@@ -98,6 +98,6 @@ def recompute_objective(s: Scenario, r: SolveResult) -> float:
 def _objective(s: Scenario, r: SolveResult) -> np.ndarray:
     """The objective recomputed from the tables, and the costs table's sum, both equal the reported one."""
     recomputed = recompute_objective(s, r)
-    reported = float(r.objective)
+    reported = float(r.objective) if r.objective is not None else float("nan")
     by_table = float(r.costs["discounted_musd"].sum())
     return np.abs(np.array([relative([recomputed], [reported])[0], relative([by_table], [reported])[0]]))

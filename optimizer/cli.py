@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .api import PACKAGED_BASE, default_scenario, load_results
+from .api import PACKAGED_BASE, default_scenario
 from .api import solve as solve_scenario
 from .audit import audit_result
 from .audit_sweep import audit_sweep, resolve_source
@@ -238,10 +238,12 @@ def audit(
     if (results_dir / "sweep.json").is_file():
         _audit_sweep(results_dir, scenario)
     try:
-        result = load_results(results_dir)
+        result = SolveResult.read(results_dir)  # a sweep folder is audited above
     except FileNotFoundError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(EXIT_INPUT) from None
+    if not isinstance(result, SolveResult):  # a sweep folder is audited above
+        raise typer.Exit(EXIT_INPUT)
     try:
         loaded = load_scenario(scenario or _recorded_source(result.manifest, results_dir))
     except InputError as exc:
@@ -338,8 +340,8 @@ def robust(
         st = run.stochastic
         f = st.figures
         out.print(f"stochastic plan ({st.status.value}): {st.plan.label()}")
-        out.print("  " + "  ".join(f"{k} {_number(f[k])}" for k in ("RP", "EEV", "VSS", "WS", "EVPI")
-                                   if f.get(k) is not None))
+        out.print("  " + "  ".join(f"{k} {_number(v)}" for k in ("RP", "EEV", "VSS", "WS", "EVPI")
+                                   if (v := f.get(k)) is not None))
     out.print(f"results: {run.out / 'robust'}")
     solved = run.stochastic is None or run.stochastic.status.has_solution
     raise typer.Exit(EXIT_OK if run.scenarios and solved else EXIT_NO_SOLUTION)

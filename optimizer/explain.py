@@ -35,11 +35,14 @@ the conflicting rows, or is empty when only the whole openings and steps make th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
 from .model import build_model
+from .model.context import SourcingModel
 from .model.families import relaxable
 from .scenario import Scenario
 from .solver import SolveOptions, Status, iis_row_names, solve_model
@@ -66,24 +69,28 @@ WEIGHTS: dict[str, float] = {f.name: f.elastic_weight or 0.0 for f in relaxable(
 _DESCRIBE = {f.name: f.explain for f in relaxable() if f.explain is not None}
 
 
-def explain_infeasible(scenario: Scenario, options: SolveOptions | None = None) -> list[str]:
+def explain_infeasible(scenario: Scenario, options: SolveOptions | None = None,
+                       model: SourcingModel | None = None) -> list[str]:
     """Sentences naming the smallest weighted set of relaxations (see the module docstring) that makes
-    ``scenario`` feasible; ``[]`` when nothing needs relaxing (the scenario is feasible)."""
-    relaxations, note = find_relaxations(scenario, options)
+    ``scenario`` feasible; ``[]`` when nothing needs relaxing (the scenario is feasible). ``model``: the
+    scenario's model already built (it becomes the elastic model; it is not usable afterwards)."""
+    relaxations, note = find_relaxations(scenario, options, model)
     lines = [r.text for r in relaxations[:MAX_LINES]]
     if len(relaxations) > MAX_LINES:
         lines.append(f"... and {len(relaxations) - MAX_LINES} more relaxations")
     return [note] if note else lines
 
 
-def find_relaxations(scenario: Scenario, options: SolveOptions | None = None) -> tuple[list[Relaxation], str]:
-    """Build and solve the elastic model; return its nonzero relaxations (in family order) and a note
-    that is non-empty only when the elastic model itself found no solution."""
+def find_relaxations(scenario: Scenario, options: SolveOptions | None = None,
+                     model: SourcingModel | None = None) -> tuple[list[Relaxation], str]:
+    """Build (or take ``model``, the scenario's model already built) and solve the elastic model; return its
+    nonzero relaxations (in family order) and a note that is non-empty only when the elastic model itself
+    found no solution."""
     options = options or SolveOptions()
     if options.time_limit is None:
         options = SolveOptions(time_limit=DEFAULT_TIME_LIMIT, rel_gap=options.rel_gap, threads=options.threads,
                                seed=options.seed, extra=dict(options.extra))
-    m = build_model(scenario)
+    m = model if model is not None else build_model(scenario)
     rows = _add_slack(m, hard_demand=scenario.config.demand == "hard")
     outcome, _ = solve_model(m, options)
     if not outcome.status.has_solution:
@@ -97,17 +104,41 @@ def find_relaxations(scenario: Scenario, options: SolveOptions | None = None) ->
     return found, ""
 
 
-def lp_conflict(scenario: Scenario, options: SolveOptions | None = None) -> list[str] | None:
+def lp_conflict(scenario: Scenario, options: SolveOptions | None = None,
+                model: SourcingModel | None = None) -> list[str] | None:
     """Pyomo names of the rows of an infeasible subsystem of the LP relaxation (integers relaxed to
     reals), from HiGHS's IIS; ``[]`` when the LP relaxation is feasible, i.e. only whole openings and steps
-    make the scenario infeasible; ``None`` when HiGHS cannot compute one."""
+    make the scenario infeasible; ``None`` when HiGHS cannot compute one. ``model``: the scenario's model
+    already built; its integers are relaxed for the LP and given back afterwards, with no values."""
     options = options or SolveOptions()
-    m = build_model(scenario)
-    pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
-    outcome, solver = solve_model(m, options)
-    if outcome.status != Status.INFEASIBLE:
-        return []
-    return iis_row_names(solver, IIS_STRATEGY)
+    m = model if model is not None else build_model(scenario)
+    with _integers_relaxed(m):
+        outcome, solver = solve_model(m, options)
+        conflict = [] if outcome.status != Status.INFEASIBLE else iis_row_names(solver, IIS_STRATEGY)
+    for v in m.component_data_objects(pyo.Var, descend_into=True):
+        v.set_value(None, skip_validation=True)  # as built: the LP's values must not seed a later solve
+    return conflict
+
+
+@contextmanager
+def _integers_relaxed(m: pyo.Block) -> Iterator[None]:
+    """Every integer variable of ``m`` made real within its bounds (the LP relaxation), then given back its
+    own domain and bounds."""
+    saved = []
+    for v in m.component_data_objects(pyo.Var, descend_into=True):
+        if v.is_integer():
+            saved.append((v, v.domain, v.lb, v.ub))
+            lb, ub = v.bounds
+            v.domain = pyo.Reals
+            v.setlb(lb)
+            v.setub(ub)
+    try:
+        yield
+    finally:
+        for v, domain, lower, upper in saved:
+            v.domain = domain
+            v.setlb(lower)
+            v.setub(upper)
 
 
 def _add_slack(m: pyo.ConcreteModel, hard_demand: bool) -> list[tuple[str, tuple, pyo.Var]]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .api import load_results
+from .sweep.store import SweepResult
 from .xlsx import write_workbook
 
 UNITS_BY_SUFFIX: tuple[tuple[str, str], ...] = (
@@ -55,7 +56,7 @@ def unit_of(column: str) -> str:
 def _tables(result_dir: Path) -> tuple[dict[str, pd.DataFrame], list[tuple[str, str]]]:
     """The tables of a result folder, and (field, value) lines saying what it is."""
     result = load_results(result_dir)
-    if (result_dir / "sweep.json").is_file():
+    if isinstance(result, SweepResult):
         meta = json.loads((result_dir / "sweep.json").read_text(encoding="utf-8"))
         tables = {name: result.tables[name] for name in ("summary", "flows", "builds", "capacity", "costs", "unmet")}
         head = [("sweep", str(meta.get("sweep"))), ("scenarios", str(len(result.summary))),

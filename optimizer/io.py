@@ -111,9 +111,9 @@ def _load_folder(folder: Path) -> Scenario:
 
 
 def _load_workbook(path: Path) -> Scenario:
-    problems = workbook_problems(path)  # size, rows and uncached formulas, before anything is loaded
-    if problems:
-        raise InputError(problems)
+    found = workbook_problems(path)  # size, rows and uncached formulas, before anything is loaded
+    if found:
+        raise InputError(found)
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=object, engine="openpyxl")
     except Exception as exc:  # openpyxl raises several types for a corrupt file

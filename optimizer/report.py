@@ -9,6 +9,7 @@ the baseline case (``base`` if the sweep has one, else its first scenario with a
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from .api import load_results
 from .files import atomic_write
 from .report_parts import (
     MONEY_AXIS,
+    Page,
     comparison,
     demand_capacity,
     explanation,
@@ -56,24 +58,6 @@ div.scroll { overflow-x: auto; max-width: 100%; }
 """
 
 
-class _Page:
-    """Collects the sections; the first chart carries plotly.js inline, the others reuse it."""
-
-    def __init__(self) -> None:
-        self.sections: list[str] = []
-        self.library_included = False
-
-    def chart(self, fig: go.Figure, chart_id: str) -> str:
-        fig.update_layout(template="plotly_white", margin={"l": 60, "r": 30, "t": 50, "b": 50})
-        out = fig.to_html(full_html=False, include_plotlyjs=not self.library_included, div_id=chart_id,
-                          config={"displaylogo": False, "responsive": True})
-        self.library_included = True
-        return out
-
-    def section(self, section_id: str, title: str, *parts: str) -> None:
-        self.sections.append(f'<section id="{section_id}"><h2>{html.escape(title)}</h2>{"".join(parts)}</section>')
-
-
 def _note(text: str) -> str:
     return f'<p class="note">{html.escape(text)}</p>'
 
@@ -104,7 +88,7 @@ def _of(data: ReviewData, name: str, key: str | None) -> pd.DataFrame:
     return t[t["case_key"] == key] if len(t) else t
 
 
-def _kpis(page: _Page, result: Review, data: ReviewData, key: str | None) -> None:
+def _kpis(page: Page, result: Review, data: ReviewData, key: str | None) -> None:
     parts = []
     if data.is_sweep:
         counts = data.summary["status"].value_counts().rename_axis("status").reset_index(name="scenarios")
@@ -123,7 +107,7 @@ def _kpis(page: _Page, result: Review, data: ReviewData, key: str | None) -> Non
     page.section("kpis", "Key figures", *parts, html_table(kpis, 3))
 
 
-def _build_plan(page: _Page, data: ReviewData, key: str | None) -> None:
+def _build_plan(page: Page, data: ReviewData, key: str | None) -> None:
     cap = _of(data, "capacity", key)
     builds = _of(data, "builds", key)
     fig = go.Figure()
@@ -144,7 +128,7 @@ def _build_plan(page: _Page, data: ReviewData, key: str | None) -> None:
                        "has no capacity; cash = the closure cost), cash in $M nominal:"), html_table(table))
 
 
-def _sourcing(page: _Page, data: ReviewData, key: str | None) -> None:
+def _sourcing(page: Page, data: ReviewData, key: str | None) -> None:
     flows = _of(data, "flows", key)
     lanes = flows.groupby(["plant", "assembly"], as_index=False)["gwh"].sum() if len(flows) else flows
     plants = sorted(lanes["plant"].unique()) if len(lanes) else []
@@ -159,7 +143,7 @@ def _sourcing(page: _Page, data: ReviewData, key: str | None) -> None:
     page.section("sourcing", "Sourcing flows", page.chart(fig, "chart-sourcing"), sourcing_by_year(page, data, key))
 
 
-def _costs(page: _Page, data: ReviewData, key: str | None) -> None:
+def _costs(page: Page, data: ReviewData, key: str | None) -> None:
     costs = _of(data, "costs", key)
     fig = go.Figure()
     for category, rows in costs.groupby("category", sort=False):
@@ -182,7 +166,7 @@ def _costs(page: _Page, data: ReviewData, key: str | None) -> None:
                  _note("Totals over the horizon (the discounted column sums to the objective):"), html_table(totals))
 
 
-def _utilisation(page: _Page, data: ReviewData, key: str | None) -> None:
+def _utilisation(page: Page, data: ReviewData, key: str | None) -> None:
     cap = _of(data, "capacity", key)
     grid = cap.pivot_table(index="plant", columns="year", values="utilisation", aggfunc="mean", dropna=False) \
         if len(cap) else pd.DataFrame()
@@ -194,7 +178,7 @@ def _utilisation(page: _Page, data: ReviewData, key: str | None) -> None:
     page.section("utilisation", "Utilisation", page.chart(fig, "chart-utilisation"))
 
 
-def _landed(page: _Page, result: Review, key: str | None) -> None:
+def _landed(page: Page, result: Review, key: str | None) -> None:
     landed = result.landed_cost(by_year=False)
     landed = landed[landed["case_key"] == key].drop(columns=["case_key", "case"])
     landed.columns = [c.replace("_usd_per_kwh", "").replace("_musd", " $M").replace("_", " ") for c in landed.columns]
@@ -203,7 +187,7 @@ def _landed(page: _Page, result: Review, key: str | None) -> None:
                        "nominal."), f'<div class="scroll">{html_table(landed)}</div>')
 
 
-def _distributions(page: _Page, result: Review, data: ReviewData) -> None:
+def _distributions(page: Page, result: Review, data: ReviewData) -> None:
     solved = data.solved()
     fig = go.Figure(go.Box(x=solved["objective"], name="total cost", boxpoints="all", jitter=0.4,
                            text=solved["case"], hovertemplate="%{text}: %{x:,.1f} $M<extra></extra>"))
@@ -213,7 +197,7 @@ def _distributions(page: _Page, result: Review, data: ReviewData) -> None:
                  html_table(result.distributions(), 3))
 
 
-def _build_frequency(page: _Page, result: Review) -> None:
+def _build_frequency(page: Page, result: Review) -> None:
     freq = result.build_frequency()
     parts = []
     if len(freq):
@@ -231,7 +215,7 @@ def _build_frequency(page: _Page, result: Review) -> None:
     page.section("build-frequency", "Build frequency", *parts, html_table(freq, 3))
 
 
-def _tornado(page: _Page, result: Review) -> None:
+def _tornado(page: Page, result: Review) -> None:
     tornado = result.tornado()
     flat = tornado[tornado["swing"].abs() <= 1e-9 * tornado["reference"].abs().clip(lower=1.0)]
     tornado = tornado.drop(flat.index)
@@ -262,7 +246,7 @@ def build_report(result: Review, title: str, other: Review | None = None, baseli
     key, baseline_note = focus_case(data, baseline)
     manifest = getattr(result, "manifest", {}) if not data.is_sweep else {}
     penalty = (manifest.get("settings") or {}).get("unserved_penalty_usd_per_kwh")
-    page = _Page()
+    page = Page()
     builders: list[Callable[[], None]] = [
         lambda: overview(page, result, data, key, baseline_note), lambda: _kpis(page, result, data, key),
         lambda: demand_capacity(page, data, key, penalty), lambda: _build_plan(page, data, key),
@@ -271,7 +255,7 @@ def build_report(result: Review, title: str, other: Review | None = None, baseli
         lambda: _landed(page, result, key),
     ]
     if key is None:  # no plan: each single-plan section says so (charts of empty tables only confuse)
-        builders[2:] = [lambda i=i, t=t: page.section(i, t, _note("No plan to show: no solution."))
+        builders[2:] = [functools.partial(page.section, i, t, _note("No plan to show: no solution."))
                         for i, t in PLAN_SECTIONS]
     ids = list(SWEEP_SECTIONS if data.is_sweep else SOLVE_SECTIONS)
     if data.is_sweep:

@@ -15,7 +15,6 @@ import plotly.graph_objects as go
 from .unserved import unserved_sentence, unserved_summary
 
 if TYPE_CHECKING:
-    from .report import _Page
     from .review import Review, ReviewData
 
 MONEY_AXIS = {"tickformat": ",.0f"}
@@ -42,6 +41,24 @@ SETTINGS_SHOWN = ("start_year", "end_year", "discount_rate", "investment_cost", 
                   "unserved_penalty_usd_per_kwh", "total_budget_musd", "single_sourcing")
 
 
+class Page:
+    """Collects the sections; the first chart carries plotly.js inline, the others reuse it."""
+
+    def __init__(self) -> None:
+        self.sections: list[str] = []
+        self.library_included = False
+
+    def chart(self, fig: go.Figure, chart_id: str) -> str:
+        fig.update_layout(template="plotly_white", margin={"l": 60, "r": 30, "t": 50, "b": 50})
+        out = fig.to_html(full_html=False, include_plotlyjs=not self.library_included, div_id=chart_id,
+                          config={"displaylogo": False, "responsive": True})
+        self.library_included = True
+        return out
+
+    def section(self, section_id: str, title: str, *parts: str) -> None:
+        self.sections.append(f'<section id="{section_id}"><h2>{html.escape(title)}</h2>{"".join(parts)}</section>')
+
+
 def kpi_label(kpi: str) -> tuple[str, str]:
     """(words, unit) of a KPI; an unknown one keeps its name."""
     return KPI_LABELS.get(kpi, (kpi.replace("_", " "), "-"))
@@ -60,7 +77,7 @@ def _dl(rows: list[tuple[str, Any]]) -> str:
         f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in rows) + "</table>"
 
 
-def overview(page: _Page, result: Review, data: ReviewData, key: str | None, baseline_note: str) -> None:
+def overview(page: Page, result: Review, data: ReviewData, key: str | None, baseline_note: str) -> None:
     """Status, gap, solve time, the description and key settings (solve); the sweep's make-up (sweep)."""
     if not data.is_sweep:
         m = result.manifest  # type: ignore[attr-defined]
@@ -91,7 +108,7 @@ def overview(page: _Page, result: Review, data: ReviewData, key: str | None, bas
     page.section("overview", "Overview", *parts)
 
 
-def demand_capacity(page: _Page, data: ReviewData, key: str | None, penalty: float | None) -> None:
+def demand_capacity(page: Page, data: ReviewData, key: str | None, penalty: float | None) -> None:
     """Demand, served, unserved and available capacity per year, and the unserved demand said in words."""
     unmet = data.table("unmet")
     unmet = unmet[unmet["case_key"] == key] if len(unmet) else unmet
@@ -126,7 +143,7 @@ def demand_capacity(page: _Page, data: ReviewData, key: str | None, penalty: flo
     page.section("demand", "Demand against capacity", *parts)
 
 
-def marginal_value(page: _Page, data: ReviewData, key: str | None) -> None:
+def marginal_value(page: Page, data: ReviewData, key: str | None) -> None:
     """The marginal value of capacity: plant x year heatmap of -dual(plant_capacity) in $/kWh."""
     cap = data.table("capacity")
     cap = cap[cap["case_key"] == key] if len(cap) else cap
@@ -148,7 +165,7 @@ def marginal_value(page: _Page, data: ReviewData, key: str | None) -> None:
                  html_table(top.rename(columns={col: "$/kWh"})))
 
 
-def sourcing_by_year(page: _Page, data: ReviewData, key: str | None) -> str:
+def sourcing_by_year(page: Page, data: ReviewData, key: str | None) -> str:
     """A stacked bar of GWh shipped per year by cell plant (the HTML of the chart)."""
     flows = data.table("flows")
     flows = flows[flows["case_key"] == key] if len(flows) else flows
@@ -162,7 +179,7 @@ def sourcing_by_year(page: _Page, data: ReviewData, key: str | None) -> str:
     return page.chart(fig, "chart-sourcing-year")
 
 
-def explanation(page: _Page, manifest: dict) -> None:
+def explanation(page: Page, manifest: dict) -> None:
     """An infeasible result's explanation: the relaxations that make it feasible and the LP conflict."""
     why = manifest.get("why_infeasible") or []
     conflict = manifest.get("lp_conflict")
@@ -179,7 +196,7 @@ def explanation(page: _Page, manifest: dict) -> None:
     page.section("explanation", "Why there is no plan", *parts)
 
 
-def comparison(page: _Page, result: Review, other: Review, name: str, other_name: str) -> None:
+def comparison(page: Page, result: Review, other: Review, name: str, other_name: str) -> None:
     """Two results side by side: every KPI and cost category, and each one's builds."""
     table = result.compare(baseline=other)
     kpis = table[table["table"] == "kpis"].copy()

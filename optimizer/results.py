@@ -25,6 +25,7 @@ from .files import atomic_write
 from .model.context import FIRST_STAGE, SourcingModel
 from .model.objective import COST_CATEGORIES
 from .review import Review, ReviewData, solve_review_data
+from .scenario import Scenario
 from .solver import SolveOutcome, Status
 
 TABLE_NAMES = ("flows", "builds", "capacity", "costs", "unmet", "kpis")
@@ -107,7 +108,7 @@ class SolveResult(Review):
                    manifest.get("bound"), manifest.get("gap"), tables, manifest)
 
 
-def _dual(duals: dict, con, key) -> float:
+def _dual(duals: dict, con: Any, key: Any) -> float:
     if con is None or key not in con:
         return float("nan")
     return float(duals.get(con[key], float("nan")))
@@ -138,27 +139,27 @@ def extract_tables(m: SourcingModel, outcome: SolveOutcome, duals: dict,
         served[a, v, t] = served.get((a, v, t), 0.0) + q
         production[p, t] = production.get((p, t), 0.0) + q
 
-    rows = []
+    build_rows: list[tuple] = []
     for decision in FIRST_STAGE:
         for (p, y), val in decision.of(m).extract_values().items():
             n = int(round(val or 0.0))
             if n > 0:
                 pl = d.plants[p]
                 online = y + pl.lead if decision.investment else y  # a closure takes effect in its year
-                rows.append((p, decision.kind, y, n, n * getattr(pl, decision.gwh), online,
-                             n * getattr(pl, decision.cash)))
-    builds = pd.DataFrame(rows, columns=COLUMNS["builds"])
+                build_rows.append((p, decision.kind, y, n, n * getattr(pl, decision.gwh), online,
+                                   n * getattr(pl, decision.cash)))
+    builds = pd.DataFrame(build_rows, columns=COLUMNS["builds"])
 
     capacity = _capacity_table(m, builds, production, duals)
     costs = _costs_table(m, x, builds, capacity)
 
     u = m.unserved.extract_values() if hasattr(m, "unserved") else {}
-    rows = []
+    unmet_rows: list[tuple] = []
     for (a, v, t), dem in d.demand_gwh.items():
         un = max(float(u.get((a, v, t)) or 0.0), 0.0)
-        rows.append((a, v, t, dem, float(served.get((a, v, t), 0.0)), un, un / (d.pack_kwh[v] * 1e-6),
-                     _dual(duals, m.demand_balance, (a, v, t)) / d.discount[t]))
-    unmet = pd.DataFrame(rows, columns=COLUMNS["unmet"])
+        unmet_rows.append((a, v, t, dem, float(served.get((a, v, t), 0.0)), un, un / (d.pack_kwh[v] * 1e-6),
+                           _dual(duals, m.demand_balance, (a, v, t)) / d.discount[t]))
+    unmet = pd.DataFrame(unmet_rows, columns=COLUMNS["unmet"])
 
     kpis = _kpis(s, outcome, flows, builds, capacity, costs, unmet, lp_objective)
     return {"flows": flows, "builds": builds, "capacity": capacity, "costs": costs, "unmet": unmet, "kpis": kpis}
@@ -223,7 +224,8 @@ def closure_years(builds: pd.DataFrame) -> dict[str, int]:
     return {str(p): int(y) for p, y in zip(rows["plant"], rows["start_year"])}
 
 
-def _kpis(s, outcome, flows, builds, capacity, costs, unmet, lp_objective) -> pd.DataFrame:
+def _kpis(s: Scenario, outcome: SolveOutcome, flows: pd.DataFrame, builds: pd.DataFrame, capacity: pd.DataFrame,
+          costs: pd.DataFrame, unmet: pd.DataFrame, lp_objective: float | None) -> pd.DataFrame:
     d = s.data
     closures = builds[builds["kind"] == "closure"]
     builds = builds[builds["kind"] != "closure"]

@@ -10,6 +10,7 @@ import sys
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any, cast
 
 import highspy
 import pyomo.environ as pyo
@@ -79,7 +80,7 @@ class SolveOptions:
                 **({"extra": self.extra} if self.extra else {})}
 
 
-def option_problems(time_limit: object, rel_gap: object, threads: object, seed: object) -> list[tuple[str, str]]:
+def option_problems(time_limit: Any, rel_gap: Any, threads: Any, seed: Any) -> list[tuple[str, str]]:
     """(option, message) for each solve option out of its range: ``time_limit`` None or a finite number >= 0
     (seconds), ``rel_gap`` in [0, :data:`MAX_GAP`], ``threads`` None or a whole number in 1 .. :data:`MAX_THREADS`,
     ``seed`` a whole number in 0 .. :data:`MAX_SEED`."""
@@ -191,7 +192,7 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions, solver: Highs | Non
     if next(m.component_data_objects(pyo.Var, descend_into=True), None) is None:
         return _solve_constant(m), solver
     highs_options = options.highs_options()
-    _use_threads(int(highs_options["threads"]))
+    _use_threads(int(cast(int, highs_options["threads"])))
     previous = solver._solver_model
     clock_before = previous.getRunTime() if previous is not None else 0.0
     res = solver.solve(

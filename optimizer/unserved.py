@@ -35,12 +35,12 @@ def unserved_summary(unmet: pd.DataFrame, costs: pd.DataFrame, penalty_usd_per_k
         return None
     demand = float(unmet["demand_gwh"].sum())
     penalty = costs[costs["category"] == "unserved"] if len(costs) else costs
-    where = []
+    where: list[dict[str, Any]] = []
     for (a, v), rows in short.groupby(["assembly", "model"]):
         years = _years(rows["year"].astype(int).tolist())
         where.append({"assembly": str(a), "model": str(v), "gwh": float(rows["unmet_gwh"].sum()),
                       "vehicles": float(rows["unmet_vehicles"].sum()), "years": years})
-    where.sort(key=lambda w: -w["gwh"])
+    where.sort(key=lambda w: -float(w["gwh"]))
     gwh = float(short["unmet_gwh"].sum())
     return {
         "gwh": gwh,

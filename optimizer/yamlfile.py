@@ -113,7 +113,7 @@ def _too_big(limit: int) -> str:
 _SAFE_BASE: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_SAFE_BASE):  # type: ignore[valid-type,misc]
+class _Loader(_SAFE_BASE):
     """The safe loader (libyaml's parser where PyYAML has it: ten times faster on a large document; the
     same safe constructor) that refuses duplicate keys and merge keys, and checks the expanded size of
     the composed document before constructing anything."""
@@ -134,7 +134,7 @@ def _construct_mapping(loader: yaml.SafeLoader, node: MappingNode, deep: bool = 
         if key_node.tag == MERGE_TAG:
             raise _Refused("yaml-merge", "merge keys (<<) are not supported: write the keys out in this mapping",
                            _line(key_node))
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=deep)
         try:
             twice = key in seen
             seen.add(key)

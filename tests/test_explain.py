@@ -122,3 +122,22 @@ def test_cli_prints_the_explanation_and_exits_3(tmp_path):
     assert manifest["why_infeasible"] == ["P1 2026: 3.0 GWh of cell capacity short"]
     assert manifest["lp_conflict"] == ["demand_balance[A1,M,2026]", "plant_capacity[P1,2026]"]
     assert "(HiGHS IIS): demand_balance[A1,M,2026], plant_capacity[P1,2026]" in proc.stdout
+
+
+def test_an_infeasible_solve_builds_its_model_once(monkeypatch):
+    """The solve, the LP relaxation's IIS and the elastic re-solve share one model; what they find is what
+    each finds on a model of its own."""
+    import optimizer.api
+    import optimizer.explain
+
+    case = TinyCase().plant("P1", capacity=7).demand(gwh=10)
+    builds = []
+    for module in (optimizer.api, optimizer.explain):
+        real = module.build_model
+        monkeypatch.setattr(module, "build_model", lambda s, *a, _real=real, **k: builds.append(s) or _real(s, *a, **k))
+    result = case.solve()
+    assert result.status == Status.INFEASIBLE and len(builds) == 1
+    monkeypatch.undo()
+    assert result.why_infeasible == explain_infeasible(case.scenario())
+    assert result.manifest["lp_conflict"] == lp_conflict(case.scenario())
+    assert result.manifest["model_size"]["constraints"] > 0

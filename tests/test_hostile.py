@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 import zipfile
@@ -19,45 +17,17 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from cli_process import assert_refused, run_cli
 from tiny import TinyCase
 from typer.testing import CliRunner
 
+from benchmarks.hostile import big_demand_workbook, duplicate_rows
 from optimizer.cli import app
 from optimizer.errors import InputError
 from optimizer.io import load_scenario, write_scenario
 from optimizer.limits import SHOWN_PER_RULE
 from optimizer.solver import MAX_SEED, MAX_THREADS, SolveOptions
 from optimizer.xlsx_check import workbook_problems
-
-ROOT = Path(__file__).resolve().parents[1]
-PEAK_RSS = """import resource, subprocess, sys
-proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-sys.stderr.write(proc.stderr)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)
-sys.exit(proc.returncode)
-"""
-
-
-def run_cli(*args: str, env: dict | None = None, user: int | None = None) -> tuple[int, str, float, int]:
-    """``python -m optimizer ARGS`` as a process: (exit code, stderr, wall seconds, peak RSS in MB). As another
-    ``user`` the process runs directly (no peak RSS: 0)."""
-    command = [sys.executable, "-c", PEAK_RSS, sys.executable, "-m", "optimizer", *args]
-    if user is not None:
-        command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", sys.executable, "-m",
-                   "optimizer", *args]
-    t = time.perf_counter()
-    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
-    wall = time.perf_counter() - t
-    rss = 0 if user is not None else int(proc.stdout.strip().splitlines()[-1])
-    return proc.returncode, proc.stderr, wall, rss
-
-
-def assert_refused(code: int, stderr: str, *fragments: str) -> None:
-    assert code == 2, stderr
-    assert "Traceback" not in stderr, stderr
-    for fragment in fragments:
-        assert fragment in stderr, stderr
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +45,7 @@ def copy_of(folder: Path, tmp_path: Path) -> Path:
 
 # ------------------------------------------------------------------------------ duplicate keys, linear
 def test_50000_duplicate_demand_rows_are_reported_in_linear_time_and_a_short_message(folder, tmp_path):
-    case = copy_of(folder, tmp_path)
-    demand = case / "demand.csv"
-    header, row = demand.read_text().splitlines()[:2]
-    demand.write_text("\n".join([header, *[row] * 50_001]) + "\n")  # row 2 and 50,000 copies
+    case = duplicate_rows(copy_of(folder, tmp_path), 50_000)  # demand row 2 and 50,000 copies of it
 
     t = time.perf_counter()
     with pytest.raises(InputError) as info:
@@ -147,8 +114,8 @@ def test_a_300_character_scenario_name_is_refused(folder, tmp_path):
     case = copy_of(folder, tmp_path)
     path = case / "scenario.yaml"
     path.write_text(path.read_text().replace("name: tiny", "name: " + "n" * 300))
-    code, stderr, _, _ = run_cli("solve", str(case))
-    assert_refused(code, stderr, f"{path}, column name: [name]", "(300 characters) is too long")
+    result = CliRunner().invoke(app, ["solve", str(case)])
+    assert_refused(result.exit_code, result.stderr, f"{path}, column name: [name]", "(300 characters) is too long")
 
 
 # ------------------------------------------------------------------------------ --out, before any solve
@@ -238,32 +205,6 @@ def test_solve_options_at_their_bounds_are_accepted():
 
 
 # ------------------------------------------------------------------------------ workbooks
-def big_demand_workbook(book: Path, target: Path, rows: int, dimension: bool) -> Path:
-    """``book`` with its demand sheet replaced by ``rows`` data rows (cell text from the shared strings,
-    which a size check never reads), written as a stream: a few MB on disk, hundreds unpacked."""
-    wb = openpyxl.load_workbook(book, read_only=True)
-    part = wb["demand"]._worksheet_path.lstrip("/")
-    wb.close()
-    head = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-            + (f'<dimension ref="A1:D{rows + 1}"/>' if dimension else "") + "<sheetData>")
-    row = '<row><c t="s"><v>0</v></c><c t="s"><v>1</v></c><c><v>2026</v></c><c><v>1</v></c></row>'
-    with zipfile.ZipFile(book) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zout:
-        for info in zin.infolist():
-            if info.filename != part:
-                zout.writestr(info, zin.read(info.filename))
-                continue
-            with zout.open(part, "w", force_zip64=True) as f:
-                f.write(head.encode())
-                f.write(row.encode())  # the header row (its text never matters here)
-                block = (row * 10_000).encode()
-                for _ in range(rows // 10_000):
-                    f.write(block)
-                f.write((row * (rows % 10_000)).encode())
-                f.write(b"</sheetData></worksheet>")
-    return target
-
-
 @pytest.fixture(scope="module")
 def book(folder, tmp_path_factory) -> Path:
     return write_scenario(load_scenario(folder), tmp_path_factory.mktemp("book") / "case.xlsx")
@@ -288,26 +229,56 @@ def test_a_2_million_row_workbook_is_refused_without_loading_it(book, tmp_path):
     assert wall < 60 and rss < 600
 
 
-def test_the_row_and_size_limits_can_be_raised_or_lowered(book, tmp_path):
+def test_the_row_and_size_limits_can_be_raised_or_lowered(book, tmp_path, monkeypatch):
     rows = big_demand_workbook(book, tmp_path / "rows.xlsx", 12_345, dimension=False)
-    assert workbook_problems(rows) == []
-    os.environ["OPTIMIZER_MAX_TABLE_ROWS"] = "12344"
-    try:
-        (problem,) = workbook_problems(rows)
-        assert "more than 12,344 data rows" in problem.message
-    finally:
-        del os.environ["OPTIMIZER_MAX_TABLE_ROWS"]
-    code, stderr, _, _ = run_cli("validate", str(rows), env={"OPTIMIZER_MAX_WORKBOOK_MB": "1"})
-    assert_refused(code, stderr, f"{rows}: [limit] the workbook unpacks to", "OPTIMIZER_MAX_WORKBOOK_MB")
+    assert workbook_problems(rows) == []  # exactly at the limit: the row count is exact
+    monkeypatch.setenv("OPTIMIZER_MAX_TABLE_ROWS", "12344")
+    (problem,) = workbook_problems(rows)
+    assert "more than 12,344 data rows" in problem.message
+    monkeypatch.delenv("OPTIMIZER_MAX_TABLE_ROWS")
+    monkeypatch.setenv("OPTIMIZER_MAX_WORKBOOK_MB", "1")
+    result = CliRunner().invoke(app, ["validate", str(rows)])
+    assert_refused(result.exit_code, result.stderr, f"{rows}: [limit] the workbook unpacks to",
+                   "OPTIMIZER_MAX_WORKBOOK_MB")
+    monkeypatch.setenv("OPTIMIZER_MAX_WORKBOOK_MB", "lots")
+    result = CliRunner().invoke(app, ["validate", str(rows)])
+    assert_refused(result.exit_code, result.stderr, "OPTIMIZER_MAX_WORKBOOK_MB: [limit]", "not a whole number")
 
 
-def test_a_csv_table_beyond_the_row_limit_is_refused(folder, tmp_path):
+def test_rows_are_counted_however_their_tags_are_written(book, tmp_path, monkeypatch):
+    """Whitespace in a tag, a namespace prefix or an empty row cannot hide rows from the count; a
+    ``<rowBreaks>`` element is not a row."""
+    with zipfile.ZipFile(book) as z:
+        parts = {i.filename: z.read(i.filename) for i in z.infolist()}
+    wb = openpyxl.load_workbook(book, read_only=True)
+    part = wb["demand"]._worksheet_path.lstrip("/")
+    wb.close()
+    spellings = [b"<row>", b'<row r="3">', b'<row\n r="4">', b"<row\t>", b'<x:row r="6">', b"<x:row\r\n>",
+                 b"<row/>", b"<x:row/>", b"<row >", *[b"<row>"] * 12]  # a header and 20 data rows
+    sheet = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:x="http://'
+             b'schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>' + b"</row>".join(spellings)
+             + b"</row></sheetData><rowBreaks count=\"1\"><brk id=\"2\"/></rowBreaks></worksheet>")
+    parts[part] = sheet
+    target = tmp_path / "spelled.xlsx"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    monkeypatch.setenv("OPTIMIZER_MAX_TABLE_ROWS", "20")  # the other sheets have at most 11 rows
+    assert [str(p) for p in workbook_problems(target)] == []
+    monkeypatch.setenv("OPTIMIZER_MAX_TABLE_ROWS", "19")
+    assert [p.message for p in workbook_problems(target)] == [
+        "the sheet has more than 19 data rows: more than the limit of 19 rows per table; if this is intended, "
+        "raise it with the environment variable OPTIMIZER_MAX_TABLE_ROWS (e.g. OPTIMIZER_MAX_TABLE_ROWS=190)"]
+
+
+def test_a_csv_table_beyond_the_row_limit_is_refused(folder, tmp_path, monkeypatch):
     case = copy_of(folder, tmp_path)
     demand = case / "demand.csv"
     header, row = demand.read_text().splitlines()[:2]
     demand.write_text("\n".join([header, *[row] * 11]) + "\n")
-    code, stderr, _, _ = run_cli("validate", str(case), env={"OPTIMIZER_MAX_TABLE_ROWS": "10"})
-    assert_refused(code, stderr, f"{demand}: [limit] the table has more than 10 rows")
+    monkeypatch.setenv("OPTIMIZER_MAX_TABLE_ROWS", "10")
+    result = CliRunner().invoke(app, ["validate", str(case)])
+    assert_refused(result.exit_code, result.stderr, f"{demand}: [limit] the table has more than 10 rows")
 
 
 def budget_workbook(book: Path, target: Path, cached: str | None) -> Path:
@@ -335,8 +306,9 @@ def test_a_formula_without_a_stored_value_is_refused_with_its_sheet_and_cell(boo
     """Read through openpyxl/pandas such a cell is blank, and a blank budget means "no limit"."""
     target = budget_workbook(book, tmp_path / "formula.xlsx", cached=None)
     out = tmp_path / "out"
-    code, stderr, _, _ = run_cli("solve", str(target), "--out", str(out))
-    assert_refused(code, stderr, f"{target}[years]: [formula] cell B2 hold", "without a stored value")
+    result = CliRunner().invoke(app, ["solve", str(target), "--out", str(out)])
+    assert_refused(result.exit_code, result.stderr, f"{target}[years]: [formula] cell B2 hold",
+                   "without a stored value")
     assert not out.exists()
 
 

@@ -30,6 +30,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import TerminationCondition
@@ -50,7 +51,7 @@ class RecourseSolver:
 
     def __init__(self, scenarios: Mapping[str, Scenario], options: dict):
         self.options = SolveOptions(**options)
-        self.models: dict[str, tuple[pyo.ConcreteModel, object]] = {}
+        self.models: dict[str, tuple[pyo.ConcreteModel, Any]] = {}
         for name, scenario in scenarios.items():
             if scenario.config.single_sourcing:
                 raise ValueError(f"future {name}: single sourcing makes the recourse a MILP; Benders needs an LP")
@@ -65,7 +66,7 @@ class RecourseSolver:
 
     def evaluate(self, plan: Plan) -> list[tuple[str, str, float | None, dict]]:
         """(future, status, Q_k, {(kind, plant, start): reduced cost}) for every future held here."""
-        out = []
+        out: list[tuple[str, str, float | None, dict]] = []
         for name, (m, solver) in self.models.items():
             held = fix_plan(m, plan)
             if has_loaded_model(solver):
@@ -109,7 +110,7 @@ def _signature(s: Scenario) -> tuple:
 
 def _master(scenarios: Mapping[str, Scenario], pi: Mapping[str, float], cvar_weight: float, cvar_alpha: float):
     mp = pyo.ConcreteModel(name="benders-master")
-    blocks = {}
+    blocks: dict[tuple, pyo.ConcreteModel] = {}
     for s in scenarios.values():
         sig = _signature(s)
         if sig in blocks:
@@ -207,7 +208,7 @@ def solve_benders(
             if not outcome.status.has_solution:
                 status, message = outcome.status, f"the master problem is {outcome.status.value}"
                 break
-            lower = max(lower, outcome.bound if outcome.bound is not None else outcome.objective)
+            lower = max(lower, cast(float, outcome.bound if outcome.bound is not None else outcome.objective))
             plan = Plan.from_vars([f.of(mp, "first_") for f in FIRST_STAGE])
             gap = max(0.0, (upper - lower) / max(abs(upper), 1e-9))
             history.append({"iteration": iteration, "upper_bound": upper, "lower_bound": lower, "gap": gap,
@@ -221,10 +222,10 @@ def solve_benders(
     finally:
         if started_here:
             ray.shutdown()
-    gap = history[-1]["gap"] if history else None
+    final_gap = history[-1]["gap"] if history else None
     return BendersResult(status, best_plan or Plan(()), upper if math.isfinite(upper) else None,
-                         lower if math.isfinite(lower) else None, gap, len(history), history, best_costs, message,
-                         time.perf_counter() - t0)
+                         lower if math.isfinite(lower) else None, final_gap, len(history), history, best_costs,
+                         message,                          time.perf_counter() - t0)
 
 
 __all__ = ["BendersResult", "RecourseSolver", "solve_benders"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,8 +67,8 @@ def _mean_frame(table: str, frames: list[pd.DataFrame], w: np.ndarray) -> pd.Dat
     return out
 
 
-def _mean_settings(configs: list[Mapping[str, object]], w: np.ndarray) -> dict[str, object]:
-    out: dict[str, object] = {}
+def _mean_settings(configs: list[Mapping[str, Any]], w: np.ndarray) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for key, value in configs[0].items():
         values = [c[key] for c in configs]
         if key in ("name", "description", "sources"):

@@ -18,7 +18,6 @@ import pandas as pd
 
 from ..errors import InputError, Problem
 from ..files import atomic_write
-from ..io import load_scenario
 from ..outpath import check_output_folder
 from ..solver import SolveOptions, Status
 from ..sweep.apply import apply_changes
@@ -70,7 +69,7 @@ def run_robust(
     if method == "benders" and decision_year is not None:
         raise ValueError("--method benders shares every build: a --decision-year needs the extensive form")
     sweep = load_sweep(sweep_file)
-    base = load_scenario(sweep.base_path)
+    base = sweep.load_base()  # validated once, by load_sweep
     weights = read_weights(weights_file, [c.name for c in sweep.cases()]) if weights_file else None
     out = Path(out) if out is not None else Path("results") / sweep.name
     check_output_folder(out)  # before any solve: a wrong --out is found at once

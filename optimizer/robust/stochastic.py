@@ -136,7 +136,7 @@ def jsonable(value: object) -> object:
     if isinstance(value, (bool, str, int)) or value is None:
         return value
     try:
-        number = float(value)
+        number = float(value)  # type: ignore[arg-type]  # whatever float() accepts: numpy scalars, Decimal
     except (TypeError, ValueError):
         return str(value)
     return number if math.isfinite(number) else str(number)
@@ -239,8 +239,8 @@ def solve_stochastic(
 
     t = time.perf_counter()
     if optima is None:
-        optima = {k: _solve_alone(s, options)[0] for k, s in scenarios.items()}
-        optima = {k: math.inf if v is None else v for k, v in optima.items()}
+        alone = {k: _solve_alone(s, options)[0] for k, s in scenarios.items()}
+        optima = {k: math.inf if v is None else v for k, v in alone.items()}
     timings["wait_and_see_seconds"] = time.perf_counter() - t
     ws_costs = [optima[k] for k in names]
     figures["WS"] = risk_value(ws_costs, w, **risk)
@@ -262,8 +262,9 @@ def solve_stochastic(
     figures["EV"] = ev_objective
     figures["EEV"] = risk_value(ev_costs, w, **risk) if ev_plan is not None else None
     rp = figures["RP"]
-    figures["VSS"] = figures["EEV"] - rp if rp is not None and figures["EEV"] is not None else None
-    figures["EVPI"] = rp - figures["WS"] if rp is not None else None
+    eev, ws = figures["EEV"], figures["WS"]
+    figures["VSS"] = eev - rp if rp is not None and eev is not None else None
+    figures["EVPI"] = rp - ws if rp is not None and ws is not None else None
     figures = {k: None if v is None else float(v) for k, v in figures.items()}
 
     scenario_rows = [(k, pi[k], costs[i], optima[k], ev_costs[i]) for i, k in enumerate(names)]

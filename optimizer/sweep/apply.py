@@ -8,7 +8,7 @@ every problem names the sweep file (``source``) and the key path of the change i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from ..config import ScenarioConfig
 from ..errors import InputError, Problem, did_you_mean, pydantic_problems
 from ..scenario import Scenario
-from ..schema import TABLES_BY_NAME, Column, Table
+from ..schema import MAGNITUDE, TABLES_BY_NAME, Column, Table
 from .changes import (
     CHOICE_SETTINGS,
     ENTITY_TABLES,
@@ -201,6 +201,7 @@ class _Editor:
             return
         values = pd.to_numeric(frame[ch.column], errors="coerce").astype(float)
         chosen = values[mask].to_numpy()
+        new: Any
         if ch.op == "set":
             new = np.full(len(chosen), float(ch.value))
         else:
@@ -252,11 +253,11 @@ class _Editor:
                 self.problem(f"{path}.op", "not-numeric", f"{name} is not a number: it can only be set")
                 return
             try:
-                value = with_value(ch, ch.value).value
+                choice = cast(SettingChange, with_value(ch, ch.value)).value
             except ValueError as exc:
                 self.problem(f"{path}.value", "value", str(exc))
                 return
-            self.settings[name] = value
+            self.settings[name] = choice
             self.touched_settings.append((name, path))
             return
         sweepable = [*NUMERIC_SETTINGS, *CHOICE_SETTINGS, *(FX_PREFIX + c for c in self.base.config.fx)]
@@ -373,6 +374,7 @@ class _Editor:
             col = schema.column(column)
             frame = self.frames[table]
             values = pd.to_numeric(frame[column], errors="coerce").astype(float)
+            before = len(out)
             for bound, bad in ((col.minimum, values < (col.minimum if col.minimum is not None else -np.inf)),
                                (col.maximum, values > (col.maximum if col.maximum is not None else np.inf))):
                 if bound is None or not bad.any():
@@ -382,6 +384,13 @@ class _Editor:
                 side = "below the minimum" if values.iloc[i] < bound else "above the maximum"
                 out.append(Problem(self.source, None, path, "range",
                                    f"{table}.{column} would be {values.iloc[i]:g} at {label}, {side} {bound:g}"))
+            huge = values.abs() > MAGNITUDE
+            if huge.any() and len(out) == before:  # not already out of the column's own range
+                i = int(np.flatnonzero(huge.to_numpy())[0])
+                label = ", ".join(f"{k}={frame[k].iloc[i]}" for k in schema.key)
+                out.append(Problem(self.source, None, path, "magnitude",
+                                   f"{table}.{column} would be {values.iloc[i]:g} at {label}, beyond the largest "
+                                   f"magnitude the model accepts, {MAGNITUDE:g} {col.unit}"))
         if self.touched_settings:
             config = self.base.config.model_dump()
             config.update(self.settings)

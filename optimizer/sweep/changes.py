@@ -35,7 +35,7 @@ import dataclasses
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -200,7 +200,7 @@ def with_value(change: Change, value: object) -> Change:
                 value = value.strip()
             if value not in choices or (isinstance(value, bool) != isinstance(choices[0], bool)):
                 raise ValueError(f"{name} takes one of {', '.join(map(as_text, choices))}, got {value!r}")
-            return dataclasses.replace(change, value=value)
+            return dataclasses.replace(change, value=cast(float | str | bool, value))
         return dataclasses.replace(change, value=as_number(value))
     if isinstance(change, Outage):
         return dataclasses.replace(change, years=as_years(value))

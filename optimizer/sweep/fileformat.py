@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
-from ..config import NAME_PATTERN
+from ..config import NAME_MAX, NAME_PATTERN
+from ..solver import MAX_GAP
 
 PARAMETER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 RESERVED_PARAMETERS = frozenset({
@@ -24,7 +25,6 @@ RESERVED_PARAMETERS = frozenset({
 
 CASE_PARAMETER = "case"
 EVENTS = ("outage", "delay", "budget_cut")
-MAX_SAMPLES = 10_000_000
 
 
 class Strict(BaseModel):
@@ -34,7 +34,7 @@ class Strict(BaseModel):
 class SweepFile(Strict):
     """Top level of a sweep file; the sections are validated one by one below."""
 
-    name: str | None = Field(default=None, pattern=NAME_PATTERN)
+    name: str | None = Field(default=None, max_length=NAME_MAX, pattern=NAME_PATTERN)
     description: str = ""
     base: str = Field(min_length=1)
     include_base: StrictBool = True
@@ -47,7 +47,7 @@ class SweepFile(Strict):
 
 class OptionsModel(Strict):
     time_limit: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    rel_gap: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    rel_gap: float | None = Field(default=None, ge=0, le=MAX_GAP, allow_inf_nan=False)
 
 
 class AxisModel(Strict):
@@ -56,13 +56,13 @@ class AxisModel(Strict):
 
 
 class CaseModel(Strict):
-    name: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(max_length=NAME_MAX, pattern=NAME_PATTERN)
     description: str = ""
     changes: list[Any] = Field(min_length=1)
 
 
 class SamplesModel(Strict):
-    count: StrictInt = Field(ge=1, le=MAX_SAMPLES)
+    count: StrictInt = Field(ge=1)  # bounded by the case and draw limits (optimizer.sweep.bounds)
     seed: StrictInt = Field(ge=0)
     method: Literal["lhs", "random"] = "lhs"
     parameters: dict[str, Any] = Field(min_length=1)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from pyomo.core.base.expression import ExpressionData
@@ -134,8 +135,8 @@ class ParameterPush:
         coef_rc: list[tuple[int, int]] = []
         coef_polys: list[Poly] = []
         row_idx: list[int] = []
-        row_lo: list[Poly] = []
-        row_up: list[Poly] = []
+        row_lo: list[Poly | None] = []
+        row_up: list[Poly | None] = []
         con_map, var_map = solver._pyomo_con_to_solver_con_map, solver._pyomo_var_to_solver_var_map
         for con, helpers in solver._mutable_helpers.items():
             for h in helpers:
@@ -169,7 +170,7 @@ class ParameterPush:
         self.offset = _Polys([offset_poly])
         self.values = np.array([float(p.value) for p in self.params])
         self._last = self._evaluate(self.values)
-        self.columns = [None] * len(var_map)  # the Pyomo variable of each HiGHS column
+        self.columns: list[Any] = [None] * len(var_map)  # the Pyomo variable of each HiGHS column
         for var_id, col in var_map.items():
             self.columns[col] = solver._vars[var_id][0]
 

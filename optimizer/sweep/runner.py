@@ -135,11 +135,11 @@ def run_sweep(
     A worker silent for longer than (time limit + ``stall_grace``) seconds per scenario of its batch is
     killed and its cases retried, each recorded as ``error`` after :data:`MAX_ATTEMPTS` tries.
     ``rebuild`` makes every worker build a fresh model for every case (the benchmark's baseline)."""
+    t0 = time.perf_counter()
+    sweep = load_sweep(sweep_file)  # a bad or oversized sweep file is refused before Ray is even imported
     ray = import_ray(address)
     from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
-    t0 = time.perf_counter()
-    sweep = load_sweep(sweep_file)
     base = load_scenario(sweep.base_path)
     opts = {"time_limit": DEFAULT_TIME_LIMIT, "rel_gap": 1e-4, **dict(sweep.options)}
     if time_limit is not None:

@@ -26,6 +26,7 @@ from ..io import load_scenario
 from ..scenario import Scenario
 from ..yamlfile import read_yaml
 from .apply import check_changes
+from .bounds import case_count_problems, declared_case_count, sample_draw_problems, where_problems
 from .cases import Case, Dimension, Point, SampledParameter, Samples, Sweep, format_value, param_of
 from .changes import (
     CHOICE_SETTINGS,
@@ -141,6 +142,11 @@ class _Loader:
         else:
             self.problem(path, "missing-key", "a change needs 'table' and 'column', 'setting', or 'event'")
             return None
+        if cls is TableChangeModel and "where" in raw:
+            bad_filter = where_problems(raw["where"], f"{path}.where", self.file)
+            if bad_filter:
+                self.problems += bad_filter
+                return None
         m = self.model(cls, raw, path)
         if m is None:
             return None
@@ -180,7 +186,7 @@ class _Loader:
             return True
         found = check_changes(self.base, changes, self.file)
         for p in found:
-            if value_path is not None and p.rule in ("range", "value"):
+            if value_path is not None and p.rule in ("range", "value", "magnitude"):
                 p = Problem(p.file, p.row, value_path, p.rule, p.message)
             if p not in self.problems:
                 self.problems.append(p)
@@ -236,12 +242,13 @@ class _Loader:
             self.problem(path, "zip-length", f"the axes of a zip group move together and need as many values "
                                              f"each; got {shown}")
             return names, None
-        if any(d is None for d in dims) or any(len(d.points) != len(dims[0].points) for d in dims):
+        built = [d for d in dims if d is not None]
+        if len(built) != len(dims) or any(len(d.points) != len(built[0].points) for d in built):
             return names, None
         points = tuple(
-            Point(tuple(kv for d in dims for kv in d.points[i].params),
-                   tuple(c for d in dims for c in d.points[i].changes))
-            for i in range(len(dims[0].points))
+            Point(tuple(kv for d in built for kv in d.points[i].params),
+                  tuple(c for d in built for c in d.points[i].changes))
+            for i in range(len(built[0].points))
         )
         return names, Dimension(tuple(str(n) for n in names), points)
 
@@ -320,6 +327,10 @@ class _Loader:
                 params.append(p)
         if len(params) != len(m.parameters):
             return None
+        too_many = sample_draw_problems(m.count, len(params), self.file)
+        if too_many:
+            self.problems += too_many
+            return None
         return Samples(m.count, m.seed, m.method, tuple(params))
 
     def parameter_name(self, name: object, path: str, seen: dict[str, str]) -> None:
@@ -366,6 +377,9 @@ def load_sweep(path: str | Path) -> Sweep:
         raise InputError(ld.problems)
 
     top = ld.model(SweepFile, raw, "")
+    too_many = case_count_problems(declared_case_count(raw), ld.file)  # before any value is checked
+    if too_many:
+        raise InputError(too_many)
     base_raw = raw.get("base")
     base_path = ld.load_base(base_raw) if isinstance(base_raw, str) and base_raw else path.parent / "?"
 
@@ -405,18 +419,18 @@ def load_sweep(path: str | Path) -> Sweep:
         if not isinstance(cases, list):
             ld.problem("cases", "value", f"cases is a list of named cases, got {_shown(cases)}")
         else:
-            names: dict[str, int] = {}
+            case_names: dict[str, int] = {}
             for i, item in enumerate(cases):
                 case = ld.named_case(item, f"cases[{i}]")
                 name = item.get("name") if isinstance(item, dict) else None
                 if isinstance(name, str):
-                    if name in names:
+                    if name in case_names:
                         ld.problem(f"cases[{i}].name", "duplicate-name",
-                                   f"case '{name}' is already defined at cases[{names[name]}]")
+                                   f"case '{name}' is already defined at cases[{case_names[name]}]")
                     elif name == "base" or name.startswith(("grid-", "sample-")):
                         ld.problem(f"cases[{i}].name", "value",
                                    f"'{name}': 'base', 'grid-...' and 'sample-...' name generated cases")
-                    names.setdefault(name, i)
+                    case_names.setdefault(name, i)
                 if case is not None:
                     named.append(case)
 
@@ -437,6 +451,7 @@ def load_sweep(path: str | Path) -> Sweep:
         if total == 0:
             ld.problem(None, "empty", "the sweep has no cases: add axes, zip, cases or samples, "
                                       "or set include_base: true")
+        ld.problems += case_count_problems(total, ld.file)  # counted, not built
     if ld.problems:
         raise InputError(ld.problems)
     assert top is not None
