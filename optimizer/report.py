@@ -115,12 +115,18 @@ def _build_plan(page: Page, data: ReviewData, key: str | None) -> None:
     for plant, rows in cap.groupby("plant", sort=True):
         if rows["nameplate_gwh"].abs().sum() > 0:
             fig.add_bar(x=rows["year"], y=rows["nameplate_gwh"], name=str(plant))
+    closures = builds[builds["kind"] == "closure"] if len(builds) else builds
+    if len(closures):  # a closed plant's bars stop at its closure year: mark where and why
+        fig.add_scatter(x=closures["start_year"], y=[0.0] * len(closures), mode="markers+text",
+                        marker={"symbol": "x", "size": 12, "color": "black"}, text=closures["plant"] + " closes",
+                        textposition="top center", name="closures")
     fig.update_layout(barmode="stack", title="Nameplate cell capacity by plant (GWh/yr)", xaxis_title="year",
                       yaxis_title="GWh/yr")
     table = builds[["plant", "kind", "start_year", "count", "gwh", "online_year", "cash_musd"]] if len(builds) \
         else pd.DataFrame()
     page.section("build-plan", "Capacity build plan", page.chart(fig, "chart-build-plan"),
-                 _note("Builds started (openings and expansion steps), cash in $M nominal:"), html_table(table))
+                 _note("Builds started (openings and expansion steps) and closures (from their year on, the plant "
+                       "has no capacity; cash = the closure cost), cash in $M nominal:"), html_table(table))
 
 
 def _sourcing(page: Page, data: ReviewData, key: str | None) -> None:

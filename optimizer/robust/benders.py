@@ -1,7 +1,7 @@
 """Multi-cut Benders (L-shaped) decomposition of the two-stage programme, its subproblems on Ray.
 
-For futures too many for the extensive form. Every build (``open``, ``steps``) is first stage; the
-recourse of future k given a plan x is the LP
+For futures too many for the extensive form. Every build (``open``, ``steps``) and closure (``close``) is
+first stage; the recourse of future k given a plan x is the LP
 
     Q_k(x) = min { cost_k(x, y) : y feasible for future k with the builds held at x }
 
@@ -43,7 +43,7 @@ from ..solver import SolveOptions, Status, has_loaded_model, new_solver, solve_m
 from .plans import Plan, fix_plan
 from .risk import risk_value
 
-INVESTMENT_CONSTRAINTS = ("open_once", "expansion_limit", "capex_budget", "total_budget")
+INVESTMENT_CONSTRAINTS = ("open_once", "expansion_limit", "capex_budget", "total_budget", "close_once")
 
 
 class RecourseSolver:
@@ -102,7 +102,8 @@ class BendersResult:
 def _signature(s: Scenario) -> tuple:
     """What the first-stage-only constraints of a future depend on (futures that share it share a block)."""
     d = s.data
-    plants = tuple((p, pl.candidate, pl.max_steps, pl.step_gwh > 0, pl.opening_cost, pl.step_cost, tuple(d.starts[p]))
+    plants = tuple((p, pl.candidate, pl.max_steps, pl.step_gwh > 0, pl.opening_cost, pl.step_cost, tuple(d.starts[p]),
+                    d.closure_starts.get(p))
                    for p, pl in sorted(d.plants.items()))
     return plants, tuple(sorted(d.capex_budget.items())), s.config.total_budget_musd
 
