@@ -312,6 +312,7 @@ def robust(
 ) -> None:
     """One build plan for many futures: the regret matrix of a sweep's plans and a two-stage stochastic plan."""
     try:
+        SolveOptions(time_limit=ef_time_limit, threads=threads)  # range-checked before the sweep runs
         run = run_robust(sweep_file, out_dir, address=address, workers=workers, time_limit=time_limit, regret=regret,
                          stochastic=stochastic, decision_year=decision_year, cvar_weight=cvar_weight,
                          cvar_alpha=cvar_alpha, ef_time_limit=ef_time_limit, ef_threads=threads, method=method,
