@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .model.checks import delivered_capacity, plants_frame, relative
+from .model.checks import closed_from, delivered_capacity, lane_year_values, plants_frame, relative
 from .model.families import FAMILIES
 from .results import SolveResult
 from .scenario import Scenario, crf
@@ -44,13 +44,15 @@ def _flow_domain(s: Scenario, r: SolveResult) -> np.ndarray:
 
 def recompute_objective(s: Scenario, r: SolveResult) -> float:
     """The discounted total cost recomputed from the tables: flows priced from the input tables,
-    investment charged by the timing convention, fixed O&M on nameplate, unserved penalty."""
+    investment charged by the timing convention (each plant's own economic life where it has one), fixed
+    O&M on nameplate until a plant's closure year, closure costs in their year, unserved penalty; freight
+    and tariff per lane and year (``lane_years``, else ``lanes``)."""
     cfg = s.config
     t0, rate = cfg.start_year, cfg.discount_rate
     disc = {t: (1 + rate) ** -(t - t0) for t in s.years}
     plants = plants_frame(s)
     py = s.tables["plant_years"].set_index(["plant", "year"])
-    lanes = s.tables["lanes"].set_index(["plant", "assembly"])
+    lanes = lane_year_values(s).set_index(["plant", "assembly", "year"])
     price = {t: 0.0 for t in s.years}
     if "years" in s.tables:
         price.update(dict(zip(s.tables["years"]["year"], s.tables["years"]["carbon_price_usd_per_t"])))
@@ -58,25 +60,32 @@ def recompute_objective(s: Scenario, r: SolveResult) -> float:
     total = 0.0
     for f in r.flows.itertuples(index=False):
         c = py.loc[(f.plant, f.year), "cell_cost_usd_per_kwh"] * plants.loc[f.plant, "fx"]
-        unit = (c + lanes.loc[(f.plant, f.assembly), "freight_usd_per_kwh"]
-                + lanes.loc[(f.plant, f.assembly), "tariff_rate"] * c
+        unit = (c + lanes.loc[(f.plant, f.assembly, f.year), "freight_usd_per_kwh"]
+                + lanes.loc[(f.plant, f.assembly, f.year), "tariff_rate"] * c
                 + price[f.year] * py.loc[(f.plant, f.year), "co2_kg_per_kwh"] / 1000.0
                 - py.loc[(f.plant, f.year), "credit_usd_per_kwh"])
         total += disc[f.year] * unit * f.gwh
 
-    factor = crf(rate, cfg.economic_life_years)
     for b in r.builds.itertuples(index=False):
         pl = plants.loc[b.plant]
+        if b.kind == "closure":
+            total += disc[b.start_year] * pl["closure_cost_musd"] * pl["fx"]
+            continue
         cash = b.count * (pl["opening_cost_musd"] if b.kind == "opening" else pl["step_cost_musd"]) * pl["fx"]
         if cfg.investment_cost == "upfront":
             total += disc[b.start_year] * cash
         else:
+            life = cfg.economic_life_years if pd.isna(pl["economic_life_years"]) else int(pl["economic_life_years"])
+            factor = crf(rate, life)
             first = b.start_year + int(pl["lead_time_years"])
-            for t in range(first, min(cfg.end_year, first + cfg.economic_life_years - 1) + 1):
+            for t in range(first, min(cfg.end_year, first + life - 1) + 1):
                 total += disc[t] * cash * factor
 
     delivered = delivered_capacity(s, r.builds).set_index(["plant", "year"])["nameplate"]
+    closed = closed_from(r.builds)
     for (p, t), row in py.iterrows():
+        if t >= closed.get(p, t + 1):
+            continue  # closed: no fixed O&M
         nameplate = row["capacity_gwh"] + float(delivered.get((p, t), 0.0))
         total += disc[t] * plants.loc[p, "fixed_om_musd_per_gwh"] * plants.loc[p, "fx"] * nameplate
 

@@ -86,7 +86,12 @@ CROSS_CHECKS: tuple[tuple[str, str], ...] = (
     ("order", "`rules.to_year` must not be before `rules.from_year`."),
     ("candidate-capacity", "a candidate plant has no capacity before it is opened: its `plant_years.capacity_gwh` "
      "must be 0."),
-    ("unservable", "every positive demand needs a lane from a plant that makes the model's cell type."),
+    ("reference (lane_years)", "each `lane_years` row's (plant, assembly) must be a lane of `lanes`."),
+    ("closure-candidate", "only an existing plant may have `may_close` = `yes`."),
+    ("unservable", "with hard demand, every positive demand needs a lane from a plant that makes the model's cell "
+     "type (with soft demand it is a warning and the demand goes unserved at the penalty)."),
+    ("empty-table", "a required table needs at least one row; an optional table with a header and no rows reads "
+     "as absent (none)."),
     ("unknown-table, unknown-column", "files, sheets and columns the schema does not know are rejected "
      "(with the closest name suggested), except `<column>_source` columns."),
 )

@@ -23,7 +23,8 @@ family's place in the table, so two equally good answers resolve in the table's 
 the units on one footing (1,000 vehicles of 50 kWh packs = 0.05 GWh; $100M, a typical expansion step, ~ 1 GWh; 50 kg
 CO2/kWh x 1 GWh = 50 kt) and make a demand shortfall the last resort (the scenario declared demand firm),
 so the answer names the capacity, budget or rule to change before it drops demand. Structural rows
-(open once, expansion limits, a candidate shipping before it opens, single sourcing) stay hard. Every
+(open once, expansion limits, a candidate shipping before it opens, single sourcing, close once, a closed
+plant shipping nothing) stay hard: a closure is a decision the elastic model simply does not take. Every
 row with a slack above :data:`TOLERANCE` becomes one sentence, e.g. ``"Sunderland 2031: 3.2 GWh short
 for Leaf52 demand"`` or ``"UK_EU_ROO_2027 local-content rule 2027: 12.0 points short"``.
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import Problem
-from .validate import row_number
+from .validate import row_number, unservable_demand
 
 if TYPE_CHECKING:
     from .scenario import Scenario
@@ -114,3 +114,14 @@ def fx_like_exchange_rate(s: Scenario) -> list[Problem]:
                     f"fx index {idx:g} for {cur} multiplies its plants' dollar costs by {idx:g}; an fx entry is an "
                     "index (1.1 = 10 % dearer), not an exchange rate")
             for cur, idx in s.config.fx.items() if not lo <= idx <= hi]
+
+
+@warning_check("unservable")
+def unservable_soft_demand(s: Scenario) -> list[Problem]:
+    """Soft demand that no lane can serve (no lane to its assembly plant from a plant making its cell
+    type): it goes unserved at the penalty. With hard demand the same finding is a validation error."""
+    if s.config.demand != "soft":
+        return []
+    found = unservable_demand(s.tables, lambda table: file_of(s, table))
+    return [Problem(p.file, p.row, p.column, p.rule, p.message + ": it goes unserved at the penalty "
+                    f"of {s.config.unserved_penalty_usd_per_kwh:g} $/kWh") for p in found]

@@ -3,7 +3,8 @@
 Tables (all tidy, one row per key):
 
 * ``flows``: plant, assembly, model, year -> GWh, vehicles, landed cost per kWh by part, cost $M;
-* ``builds``: plant, kind (opening | step), start_year -> count, GWh, online_year, cash $M;
+* ``builds``: plant, kind (opening | step | closure), start_year -> count, GWh, online_year, cash $M
+  (a closure: start_year = online_year = the first year closed, GWh 0, cash = the closure cost);
 * ``capacity``: plant, year -> existing, nameplate, available (ramped), production, utilisation,
   marginal value of capacity ($/kWh, nominal, from the LP with the integer decisions fixed);
 * ``costs``: year, category -> nominal and discounted $M (they add up to the objective);
@@ -144,7 +145,8 @@ def extract_tables(m: SourcingModel, outcome: SolveOutcome, duals: dict,
             n = int(round(val or 0.0))
             if n > 0:
                 pl = d.plants[p]
-                build_rows.append((p, decision.kind, y, n, n * getattr(pl, decision.gwh), y + pl.lead,
+                online = y + pl.lead if decision.investment else y  # a closure takes effect in its year
+                build_rows.append((p, decision.kind, y, n, n * getattr(pl, decision.gwh), online,
                                    n * getattr(pl, decision.cash)))
     builds = pd.DataFrame(build_rows, columns=COLUMNS["builds"])
 
@@ -165,15 +167,22 @@ def extract_tables(m: SourcingModel, outcome: SolveOutcome, duals: dict,
 
 def _capacity_table(m: SourcingModel, builds: pd.DataFrame, production: dict, duals: dict) -> pd.DataFrame:
     """Per plant and year, from the builds (the same delivery rules as the model's capacity rows):
-    nameplate = K0 + online builds; available = alpha (K0 + ramped builds); production by (p, t)."""
+    nameplate = K0 + online builds; available = alpha (K0 + ramped builds); production by (p, t);
+    nameplate and available 0 from a plant's closure year on (existing stays the input)."""
     d = m.d
     nameplate = {(p, t): d.existing_gwh[p, t] for p in d.plants for t in d.years}
     ramped = dict(nameplate)
-    for plant, start, gwh in zip(builds["plant"], builds["start_year"], builds["gwh"]):
+    closed_from = closure_years(builds)
+    for plant, kind, start, gwh in zip(builds["plant"], builds["kind"], builds["start_year"], builds["gwh"]):
+        if kind == "closure":
+            continue
         pl = d.plants[plant]
         for t in d.years:
             nameplate[plant, t] += gwh * pl.online(start, t)
             ramped[plant, t] += gwh * pl.delivered(start, t)
+    for (p, t) in nameplate:
+        if t >= closed_from.get(p, t + 1):
+            nameplate[p, t] = ramped[p, t] = 0.0
     cap_con = getattr(m, "plant_capacity", None)
     rows = []
     for (p, t), plate in nameplate.items():
@@ -193,7 +202,10 @@ def _costs_table(m: SourcingModel, x: dict, builds: pd.DataFrame, capacity: pd.D
         if q:
             for k, unit in d.unit_cost_parts(p, a, t).items():
                 nominal[k, t] += unit * q
-    for plant, start, cash in zip(builds["plant"], builds["start_year"], builds["cash_musd"]):
+    for plant, kind, start, cash in zip(builds["plant"], builds["kind"], builds["start_year"], builds["cash_musd"]):
+        if kind == "closure":
+            nominal["closure", start] += cash
+            continue
         for t, share in s.charges(plant, start).items():
             nominal["investment", t] += cash * share
     for plant, year, plate in zip(capacity["plant"], capacity["year"], capacity["nameplate_gwh"]):
@@ -206,9 +218,17 @@ def _costs_table(m: SourcingModel, x: dict, builds: pd.DataFrame, capacity: pd.D
     return pd.DataFrame(rows, columns=COLUMNS["costs"])
 
 
+def closure_years(builds: pd.DataFrame) -> dict[str, int]:
+    """Plant -> first year closed, from the ``builds`` table's closure rows."""
+    rows = builds[builds["kind"] == "closure"]
+    return {str(p): int(y) for p, y in zip(rows["plant"], rows["start_year"])}
+
+
 def _kpis(s: Scenario, outcome: SolveOutcome, flows: pd.DataFrame, builds: pd.DataFrame, capacity: pd.DataFrame,
           costs: pd.DataFrame, unmet: pd.DataFrame, lp_objective: float | None) -> pd.DataFrame:
     d = s.data
+    closures = builds[builds["kind"] == "closure"]
+    builds = builds[builds["kind"] != "closure"]
     shipped = float(flows["gwh"].sum())
     demand = float(unmet["demand_gwh"].sum())
     co2 = float(sum(q * d.co2[p, t] for p, t, q in zip(flows["plant"], flows["year"], flows["gwh"])))
@@ -218,6 +238,8 @@ def _kpis(s: Scenario, outcome: SolveOutcome, flows: pd.DataFrame, builds: pd.Da
         ("new_capacity_gwh", float(builds["gwh"].sum()), "GWh/yr"),
         ("openings", float((builds["kind"] == "opening").sum()), "sites"),
         ("expansion_steps", float(builds.loc[builds["kind"] == "step", "count"].sum()), "steps"),
+        ("closures", float(len(closures)), "plants"),
+        ("closure_cash_musd", float(closures["cash_musd"].sum()), "$M"),
         ("demand_gwh", demand, "GWh"),
         ("served_gwh", shipped, "GWh"),
         ("unmet_gwh", float(unmet["unmet_gwh"].sum()), "GWh"),

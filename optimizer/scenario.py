@@ -53,6 +53,8 @@ class PlantData:
     fixed_om: float
     earliest_start: int | None
     fx: float
+    life: int  # economic life of its builds (the plant's own, or the scenario's)
+    closure_cost: float = 0.0  # cash $M, converted with fx
 
     def ramp_at(self, k: int) -> float:
         """Share of nameplate available in production year k (0-based); 0 before production starts."""
@@ -67,6 +69,11 @@ class PlantData:
     def online(self, start: int, year: int) -> bool:
         """True once a build started in ``start`` produces (its nameplate counts for fixed O&M)."""
         return year - start - self.lead >= 0
+
+    @property
+    def closure_gwh(self) -> float:
+        """Nameplate a closure adds (none: the ``gwh`` of a closure in the builds table)."""
+        return 0.0
 
     @property
     def can_expand(self) -> bool:
@@ -105,28 +112,29 @@ class ModelData:
     demand_gwh: Mapping[tuple[str, str, int], float]  # only positive entries
     demand_vehicles: Mapping[tuple[str, str, int], float]
     arcs: tuple[tuple[str, str, str], ...]  # (plant, assembly, model) allowed for supply
-    freight: Mapping[tuple[str, str], float]
-    tariff: Mapping[tuple[str, str], float]
+    freight: Mapping[tuple[str, str, int], float]  # f[p,a,t]: lane_years, else the lane's value
+    tariff: Mapping[tuple[str, str, int], float]  # tau[p,a,t]: lane_years, else the lane's value
     rules: tuple[Rule, ...]
     capex_budget: Mapping[int, float]  # only where limited
     carbon_price: Mapping[int, float]
     co2_cap: Mapping[int, float]  # only where capped
     crf: float
     starts: Mapping[str, tuple[int, ...]]  # years in which an opening/step may start, per plant
+    closure_starts: Mapping[str, tuple[int, ...]]  # years from which a closable plant may be closed
 
     def unit_cost_parts(self, p: str, a: str, t: int) -> dict[str, float]:
         """Cost per kWh on lane (p, a) in year t, by category (credit as a negative number)."""
         c = self.cell_cost[p, t]
         return {
             "cell": c,
-            "freight": self.freight[p, a],
-            "tariff": self.tariff[p, a] * c,
+            "freight": self.freight[p, a, t],
+            "tariff": self.tariff[p, a, t] * c,
             "carbon": self.carbon_price[t] * self.co2[p, t] / 1000.0,
             "credit": 0.0 - self.credit[p, t],
         }
 
     def unit_cost(self, p: str, a: str, t: int) -> float:
-        """c[p,t] + f[p,a] + tariff[p,a] c[p,t] + carbon_price[t] co2[p,t]/1000 - credit[p,t]."""
+        """c[p,t] + f[p,a,t] + tau[p,a,t] c[p,t] + carbon_price[t] co2[p,t]/1000 - credit[p,t]."""
         return sum(self.unit_cost_parts(p, a, t).values())
 
 
@@ -229,15 +237,18 @@ class Scenario:
     def charges(self, p: str, start: int) -> dict[int, float]:
         """Year -> multiple of a build's cash amount that falls in the objective in that year.
 
-        ``upfront``: 1 in ``start``. ``annualised``: CRF(r, life) in each year from start + lead[p] to
-        min(tN, start + lead[p] + life - 1).
+        ``upfront``: 1 in ``start``. ``annualised``: CRF(r, life[p]) in each year from start + lead[p] to
+        min(tN, start + lead[p] + life[p] - 1), life[p] the plant's economic life (its own
+        ``economic_life_years``, else the scenario's).
         """
         cfg = self.config
         if cfg.investment_cost == "upfront":
             return {start: 1.0}
-        first = start + self.data.plants[p].lead
-        last = min(cfg.end_year, first + cfg.economic_life_years - 1)
-        return {t: self.data.crf for t in range(first, last + 1)}
+        pl = self.data.plants[p]
+        first = start + pl.lead
+        last = min(cfg.end_year, first + pl.life - 1)
+        factor = crf(cfg.discount_rate, pl.life)
+        return {t: factor for t in range(first, last + 1)}
 
 
 def table_digest(name: str, frame: pd.DataFrame) -> str:
@@ -269,16 +280,22 @@ def _derive(s: Scenario) -> ModelData:
 
     plants: dict[str, PlantData] = {}
     starts: dict[str, tuple[int, ...]] = {}
+    closure_starts: dict[str, tuple[int, ...]] = {}
     for r in _rows(s.tables["plants"]):
         fx = float(cfg.fx.get(r.currency, 1.0))
         earliest = None if pd.isna(r.earliest_start) else int(r.earliest_start)
+        life = cfg.economic_life_years if pd.isna(r.economic_life_years) else int(r.economic_life_years)
         plants[r.plant] = PlantData(
             plant=r.plant, region=r.region, country=r.country, cell_types=tuple(r.cell_types),
             candidate=r.status == "candidate", opening_gwh=float(r.opening_capacity_gwh),
             opening_cost=float(r.opening_cost_musd) * fx, lead=int(r.lead_time_years),
             step_gwh=float(r.step_gwh), step_cost=float(r.step_cost_musd) * fx, max_steps=int(r.max_steps),
             ramp=tuple(r.ramp), fixed_om=float(r.fixed_om_musd_per_gwh) * fx, earliest_start=earliest, fx=fx,
+            life=life, closure_cost=float(r.closure_cost_musd) * fx,
         )
+        if r.may_close == "yes" and r.status == "existing":
+            first_close = t0 if pd.isna(r.earliest_closure) else int(r.earliest_closure)
+            closure_starts[r.plant] = tuple(t for t in years if t >= first_close)
         # a build that cannot deliver inside the horizon has no value there (and, annualised, no
         # cost either), so it is not offered: no phantom builds in the results
         last_start = cfg.end_year - int(r.lead_time_years)
@@ -314,11 +331,20 @@ def _derive(s: Scenario) -> ModelData:
             demand_gwh[a, v, t] = q * pack[v] * GWH_PER_KWH_VEHICLE
 
     ln = s.tables["lanes"]
-    freight = dict(zip(zip(ln["plant"], ln["assembly"]), ln["freight_usd_per_kwh"].astype(float)))
-    tariff = dict(zip(zip(ln["plant"], ln["assembly"]), ln["tariff_rate"].astype(float)))
+    lane_keys = list(zip(ln["plant"], ln["assembly"]))
+    freight = {(p, a, t): f for (p, a), f in zip(lane_keys, ln["freight_usd_per_kwh"].astype(float)) for t in years}
+    tariff = {(p, a, t): r for (p, a), r in zip(lane_keys, ln["tariff_rate"].astype(float)) for t in years}
+    if "lane_years" in s.tables:
+        ly = s.tables["lane_years"]
+        for p, a, t, f, r in zip(ly["plant"], ly["assembly"], ly["year"].astype(int),
+                                 ly["freight_usd_per_kwh"].astype(float), ly["tariff_rate"].astype(float)):
+            if f == f:  # blank (NaN) falls back to the lane
+                freight[p, a, t] = f
+            if r == r:
+                tariff[p, a, t] = r
     demanded = sorted({(a, v) for a, v, _ in demand_gwh})
     by_assembly: dict[str, list[str]] = {}
-    for p, a in freight:
+    for p, a in lane_keys:
         by_assembly.setdefault(a, []).append(p)
     arcs = tuple(
         (p, a, v) for a, v in demanded for p in sorted(by_assembly.get(a, [])) if cell_type[v] in plants[p].cell_types
@@ -350,5 +376,5 @@ def _derive(s: Scenario) -> ModelData:
         assembly_cap=assembly_cap, max_supplier_share=max_share, pack_kwh=pack, demand_gwh=demand_gwh,
         demand_vehicles=demand_veh, arcs=arcs, freight=freight, tariff=tariff, rules=tuple(rules),
         capex_budget=budget, carbon_price=carbon_price, co2_cap=co2_cap,
-        crf=crf(cfg.discount_rate, cfg.economic_life_years), starts=starts,
+        crf=crf(cfg.discount_rate, cfg.economic_life_years), starts=starts, closure_starts=closure_starts,
     )

@@ -113,6 +113,18 @@ PLANTS = Table(
                required=False, default=0.0, **NONNEG),
         Column("earliest_start", "int", "year", "First year an opening or step may start (blank: any year).",
                required=False, default=None, blank_means="any horizon year"),
+        Column("may_close", "str", "-",
+               "`yes`: the model may close this existing plant from a year of its choice (at most once); "
+               "`no`: it stays open.", required=False, default="no", choices=("yes", "no")),
+        Column("closure_cost_musd", "float", "$M",
+               "Cash cost of closing the plant (severance, decommissioning), in the closure year; not in budgets.",
+               required=False, default=0.0, **NONNEG),
+        Column("earliest_closure", "int", "year", "First year from which the plant may be closed (blank: any year).",
+               required=False, default=None, blank_means="any horizon year"),
+        Column("economic_life_years", "int", "yr",
+               "Economic life over which the plant's openings and steps are annualised (blank: the scenario's "
+               "`economic_life_years`).", required=False, default=None, blank_means="the scenario's setting",
+               minimum=1, maximum=100),
     ),
 )
 
@@ -207,6 +219,23 @@ LANES = Table(
     ),
 )
 
+LANE_YEARS = Table(
+    name="lane_years",
+    description="Per lane and year: freight and import duty where they differ from the lane's single value "
+    "(a tariff schedule); a year or cell left out falls back to `lanes`.",
+    key=("plant", "assembly", "year"),
+    required=False,
+    columns=(
+        Column("plant", "str", "-", "Cell plant of the lane (lanes.plant)."),
+        Column("assembly", "str", "-", "Assembly plant of the lane (lanes.assembly)."),
+        Column("year", "int", "year", "Horizon year."),
+        Column("freight_usd_per_kwh", "float", "$/kWh", "Freight in the year (blank: the lane's).",
+               required=False, default=None, blank_means="the lane's freight_usd_per_kwh", **NONNEG),
+        Column("tariff_rate", "float", "fraction", "Import duty rate in the year (blank: the lane's).",
+               required=False, default=None, blank_means="the lane's tariff_rate", minimum=0.0, maximum=10.0),
+    ),
+)
+
 RULES = Table(
     name="rules",
     description="Local-content rules: a least share of the cells used at a group of assembly plants "
@@ -243,6 +272,7 @@ YEARS = Table(
     ),
 )
 
-TABLES: tuple[Table, ...] = (PLANTS, PLANT_YEARS, ASSEMBLY, ASSEMBLY_YEARS, MODELS, DEMAND, LANES, RULES, YEARS)
+TABLES: tuple[Table, ...] = (PLANTS, PLANT_YEARS, ASSEMBLY, ASSEMBLY_YEARS, MODELS, DEMAND, LANES, LANE_YEARS, RULES,
+                             YEARS)
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 SOURCE_SUFFIX = "_source"

@@ -95,10 +95,10 @@ class _TableChecker:
         missing = [c.name for c in table.columns if c.required and c.name not in columns]
         for col in missing:
             self.add(None, col, "missing-column", f"required column '{col}' is missing")
-        if len(frame) == 0:
+        if len(frame) == 0 and table.required:
             self.add(None, None, "empty-table", f"table {table.name} has no rows")
         if dupes or len(frame) == 0:
-            return None
+            return None  # an optional table with a header and no rows means "none": read as absent
 
         out = {}
         for column in table.columns:
@@ -114,6 +114,8 @@ class _TableChecker:
 
     def _column(self, col: Column, series: pd.Series | None, n: int) -> pd.Series:
         if series is None:
+            if col.kind == "float" and col.default is None:
+                return pd.Series(np.full(n, np.nan))  # as a blank cell of a present column reads
             return pd.Series([col.default] * n, dtype=object if col.kind in ("list", "ramp", "str") else None)
         blank = _is_blank(series)
         if col.required and col.blank_means is None:
@@ -384,13 +386,29 @@ def _cross_checks(config: ScenarioConfig, t: dict[str, pd.DataFrame], file_of: C
                                 f"candidate plant '{py['plant'].iloc[i]}' has no capacity before it is opened; "
                                 "make it 'existing' or set 0"))
 
-    if not problems:
-        problems += _servable(t, file_of)
+    if "lane_years" in t:
+        lanes = set(zip(t["lanes"]["plant"], t["lanes"]["assembly"]))
+        ly = t["lane_years"]
+        for i, (p, a) in enumerate(zip(ly["plant"], ly["assembly"])):
+            if (p, a) not in lanes:
+                problems.append(Problem(file_of("lane_years"), row_number(i), "plant,assembly", "reference",
+                                        f"no lane {p} -> {a} in lanes: a per-year row needs its lane"))
+
+    closable = t["plants"]["may_close"] == "yes"
+    for i in np.flatnonzero((closable & (t["plants"]["status"] == "candidate")).to_numpy()):
+        problems.append(Problem(file_of("plants"), row_number(i), "may_close", "closure-candidate",
+                                f"candidate plant '{t['plants']['plant'].iloc[i]}' cannot be closed: only an "
+                                "existing plant may close (a candidate is simply not opened)"))
+
+    if not problems and config.demand == "hard":
+        problems += unservable_demand(t, file_of)
     return problems
 
 
-def _servable(t: dict[str, pd.DataFrame], file_of: Callable[[str], str]) -> list[Problem]:
-    """Every positive demand must have a lane from a plant that makes the model's cell type."""
+def unservable_demand(t: Mapping[str, pd.DataFrame], file_of: Callable[[str], str]) -> list[Problem]:
+    """Every positive demand with no lane from a plant that makes the model's cell type (rule
+    ``unservable``): an error with hard demand, a warning with soft demand (it then goes unserved at
+    the penalty)."""
     types = dict(zip(t["plants"]["plant"], t["plants"]["cell_types"]))
     cell = dict(zip(t["models"]["model"], t["models"]["cell_type"]))
     lanes_to: dict[str, list[str]] = {}

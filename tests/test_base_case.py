@@ -14,7 +14,7 @@ from optimizer.audit import TOLERANCE, audit_result
 BASE = Path(__file__).resolve().parents[1] / "scenarios" / "base"
 FAMILIES = {"flow_domain", "demand_balance", "plant_capacity", "assembly_capacity", "open_once", "expansion_limit",
             "capex_budget", "total_budget", "open_link", "local_content", "supplier_share", "min_offtake", "co2_cap",
-            "single_sourcing", "objective"}
+            "single_sourcing", "close_once", "closure_flow", "closed_steps", "objective"}
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def test_audit_of_base_case_finds_no_violation(base, written):
     assert (report["worst"] <= TOLERANCE).all()
     active = set(report.loc[report["checked"] > 0, "family"])
     assert {"demand_balance", "plant_capacity", "assembly_capacity", "capex_budget", "local_content",
-            "objective"} <= active
+            "close_once", "closure_flow", "objective"} <= active
 
 
 def every_family_active(s: optimizer.Scenario, written: optimizer.SolveResult) -> optimizer.Scenario:

@@ -29,12 +29,14 @@ YEARS = [2026, 2027, 2028]
 
 
 def _all_families_scenario():
-    """Three years, an expandable existing plant, a candidate site, a second existing plant with a
+    """Three years, an expandable existing plant that may close, a candidate site, a second existing plant with a
     take-or-pay commitment, an assembly plant with a capacity and a supplier-share cap, a local-content
-    rule, budgets per year and in total, a CO2 cap, soft demand and single sourcing: every family exists."""
+    rule, a per-year tariff, budgets per year and in total, a CO2 cap, soft demand and single sourcing: every
+    family exists."""
     plants = pd.DataFrame([
         dict(plant="P1", region="EU", country="FR", cell_types="NMC", status="existing", step_gwh=2,
-             step_cost_musd=20, max_steps=3, lead_time_years=1, ramp="0.5", fixed_om_musd_per_gwh=0.1),
+             step_cost_musd=20, max_steps=3, lead_time_years=1, ramp="0.5", fixed_om_musd_per_gwh=0.1,
+             may_close="yes", closure_cost_musd=5.0, earliest_closure=2027),
         dict(plant="P2", region="EU", country="FR", cell_types="NMC", status="candidate", opening_capacity_gwh=10,
              opening_cost_musd=50, lead_time_years=1, step_gwh=5, step_cost_musd=10, max_steps=2),
         dict(plant="P3", region="US", country="US", cell_types="NMC", status="existing"),
@@ -66,8 +68,10 @@ def _all_families_scenario():
     rules = pd.DataFrame([dict(rule="US-local", assemblies="A2", plants="P3", min_share=0.5, from_year=2027)])
     years = pd.DataFrame([dict(year=t, capex_budget_musd=100.0, carbon_price_usd_per_t=50.0, co2_cap_kt=1000.0)
                           for t in YEARS])
+    lane_years = pd.DataFrame([dict(plant="P3", assembly="A1", year=2028, tariff_rate=0.25)])
     tables = {"plants": plants, "plant_years": plant_years, "assembly": assembly, "assembly_years": assembly_years,
-              "models": models, "demand": demand, "lanes": lanes, "rules": rules, "years": years}
+              "models": models, "demand": demand, "lanes": lanes, "lane_years": lane_years, "rules": rules,
+              "years": years}
     config = dict(name="all-families", start_year=YEARS[0], end_year=YEARS[-1], discount_rate=0.05, demand="soft",
                   single_sourcing=True, total_budget_musd=200.0)
     return scenario_from_tables(tables, config)

@@ -15,9 +15,10 @@ EXACT = SolveOptions(rel_gap=1e-9, threads=2)
 
 # every money column of the inputs; tariff rates scale with the cell cost they apply to
 MONEY = {
-    "plants": ["opening_cost_musd", "step_cost_musd", "fixed_om_musd_per_gwh"],
+    "plants": ["opening_cost_musd", "step_cost_musd", "fixed_om_musd_per_gwh", "closure_cost_musd"],
     "plant_years": ["cell_cost_usd_per_kwh", "credit_usd_per_kwh"],
     "lanes": ["freight_usd_per_kwh"],
+    "lane_years": ["freight_usd_per_kwh"],
     "years": ["capex_budget_musd", "carbon_price_usd_per_t"],
 }
 
@@ -58,7 +59,7 @@ def test_plant_without_lanes_changes_nothing(base, base_result):
     plants = base.table("plants")
     extra = plants.iloc[[0]].copy()
     extra["plant"] = "Unreachable"
-    extra["status"] = "candidate"
+    extra["status"], extra["may_close"] = "candidate", "no"
     extra["opening_capacity_gwh"], extra["opening_cost_musd"] = 50.0, 1.0  # cheap and large, but no lane
     py = base.table("plant_years")
     extra_years = py[py["plant"] == plants["plant"].iloc[0]].copy()
@@ -72,7 +73,7 @@ def test_plant_without_lanes_changes_nothing(base, base_result):
 
 
 def test_fixing_the_integers_and_resolving_the_lp_reproduces_the_objective(base, base_result):
-    """A fresh model with openings and steps fixed from the written builds table, solved as an LP."""
+    """A fresh model with openings, steps and closures fixed from the written builds table, solved as an LP."""
     import pyomo.environ as pyo
 
     from optimizer.model import build_model
@@ -80,7 +81,7 @@ def test_fixing_the_integers_and_resolving_the_lp_reproduces_the_objective(base,
 
     m = build_model(base)
     chosen = {(b.plant, b.start_year, b.kind): b.count for b in base_result.builds.itertuples()}
-    for var, kind in ((m.open, "opening"), (m.steps, "step")):
+    for var, kind in ((m.open, "opening"), (m.steps, "step"), (m.close, "closure")):
         for (p, t), v in var.items():
             v.fix(chosen.get((p, t, kind), 0))
             v.domain = pyo.Reals

@@ -22,7 +22,7 @@ except ImportError:  # tests imported as a package
     from tests.test_docs import _all_families_scenario
 
 # the structural rows an explanation never relaxes (explain.py's docstring says why)
-HARD = {"open_once", "expansion_limit", "open_link", "single_sourcing"}
+HARD = {"open_once", "expansion_limit", "open_link", "single_sourcing", "close_once", "closure_flow", "closed_steps"}
 
 
 def unregistered(m: pyo.Block) -> list[str]:
@@ -83,7 +83,8 @@ def test_the_elastic_model_relaxes_the_rows_of_every_business_family(scenario):
 
 
 def test_the_first_stage_is_declared_once(model):
-    assert [f.var for f in FIRST_STAGE] == ["open", "steps"] and [f.kind for f in FIRST_STAGE] == ["opening", "step"]
+    assert [f.var for f in FIRST_STAGE] == ["open", "steps", "close"]
+    assert [f.kind for f in FIRST_STAGE] == ["opening", "step", "closure"]
     for f in FIRST_STAGE:
         var = f.of(model)
         assert len(var) > 0 and all(v.is_integer() for v in var.values())

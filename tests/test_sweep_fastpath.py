@@ -21,7 +21,7 @@ from optimizer import InputError, load_scenario
 from optimizer.sweep.apply import apply_changes
 from optimizer.sweep.changes import TableChange
 from optimizer.sweep.push import ParameterPush, param_vector
-from optimizer.sweep.spec import load_sweep
+from optimizer.sweep.spec import Case, load_sweep
 from optimizer.sweep.worker import CaseSolver
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,3 +127,48 @@ def test_first_cases_share_filters(base, cases):
         worker.solve(str(i), case)
     filters = {(ch.table, ch.where) for ch in cases[0].changes if isinstance(ch, TableChange)}
     assert filters <= set(worker.masks)
+
+
+CLOSABLE = ("Zama", "Sunderland1", "Smyrna")
+
+
+def _schedule_cases(base, n: int) -> list[Case]:
+    """``n`` random cases of per-year tariffs and closure costs: for each of the China -> EU, UK and US
+    lane groups, a duty in [0, 0.6] from a random step year on (its rows in ``lane_years``); for each
+    closable plant a closure cost in [0, 60] $M (around the fixed O&M it saves, so that closures come
+    and go); and a scale in [0.7, 1.3] on every demand (so that capacity, and the closures, matter)."""
+    rng = np.random.default_rng(13)
+    years = base.years
+    cases = []
+    for i in range(n):
+        changes: list = []
+        for region in ("EU", "UK", "US"):
+            step = int(rng.integers(years[0], years[-1] + 1))
+            changes.append(TableChange("lane_years", "tariff_rate", "set", round(float(rng.uniform(0, 0.6)), 4),
+                                       (("plant.region", ("CN",)), ("assembly.region", (region,)),
+                                        ("year", tuple(range(step, years[-1] + 1))))))
+        for plant in CLOSABLE:
+            changes.append(TableChange("plants", "closure_cost_musd", "set", round(float(rng.uniform(0, 60)), 2),
+                                       (("plant", (plant,)),)))
+        changes.append(TableChange("demand", "vehicles", "scale", round(float(rng.uniform(0.7, 1.3)), 3)))
+        cases.append(Case(f"schedule-{i:02d}", (), tuple(changes), "sample"))
+    return cases
+
+
+@pytest.mark.slow
+def test_fast_path_equals_a_fresh_build_on_tariff_schedules_and_closure_costs(base):
+    """20 random cases changing per-year tariffs (``lane_years``) and closure costs: one worker (one
+    build, then the push) and a fresh solve of each case give the same objective and the same plan,
+    closures included; the cases do close plants in some years and keep them in others."""
+    worker = CaseSolver(base, OPTIONS)
+    closures_seen = set()
+    for i, case in enumerate(_schedule_cases(base, CASES)):
+        got = worker.solve(str(i), case)
+        assert got.status == "optimal", got.message
+        assert got.rebuilt == (i == 0)
+        fresh = optimizer.solve(apply_changes(base, case.changes), OPTIONS, duals=False)
+        assert got.objective == pytest.approx(fresh.objective, rel=1e-6)
+        assert _plan(got.tables["builds"]) == _plan(fresh.builds)
+        closures_seen.add(tuple(sorted(_plan(fresh.builds[fresh.builds["kind"] == "closure"]))))
+    assert worker.push is not None and worker.rebuilds == 1
+    assert len(closures_seen) > 1, "the random closure costs should change which plants close"

@@ -55,12 +55,36 @@ def plants_frame(s: Scenario) -> pd.DataFrame:
     return p.set_index("plant")
 
 
+def investments(builds: pd.DataFrame) -> pd.DataFrame:
+    """The openings and steps of a ``builds`` table (without its closure rows)."""
+    return builds[builds["kind"] != "closure"]
+
+
+def closed_from(builds: pd.DataFrame) -> dict[str, int]:
+    """Plant -> first year closed, from the closure rows of a ``builds`` table."""
+    rows = builds[builds["kind"] == "closure"]
+    return {str(p): int(y) for p, y in zip(rows["plant"], rows["start_year"])}
+
+
+def lane_year_values(s: Scenario) -> pd.DataFrame:
+    """Freight and tariff rate per lane and horizon year: ``lane_years`` where given, else ``lanes``."""
+    lanes = s.tables["lanes"][["plant", "assembly", "freight_usd_per_kwh", "tariff_rate"]]
+    full = lanes.merge(pd.DataFrame({"year": s.years}), how="cross")
+    if "lane_years" in s.tables:
+        ly = s.tables["lane_years"].rename(columns={"freight_usd_per_kwh": "f_y", "tariff_rate": "r_y"})
+        full = full.merge(ly[["plant", "assembly", "year", "f_y", "r_y"]], on=["plant", "assembly", "year"],
+                          how="left")
+        full["freight_usd_per_kwh"] = full["f_y"].fillna(full["freight_usd_per_kwh"])
+        full["tariff_rate"] = full["r_y"].fillna(full["tariff_rate"])
+    return full[["plant", "assembly", "year", "freight_usd_per_kwh", "tariff_rate"]]
+
+
 def delivered_capacity(s: Scenario, builds: pd.DataFrame) -> pd.DataFrame:
     """Per plant and year: ramped GWh and nameplate GWh delivered by the builds (openings and steps)."""
     plants = plants_frame(s)
     rows = []
     years = np.array(s.years)
-    for b in builds.itertuples(index=False):
+    for b in investments(builds).itertuples(index=False):
         pl = plants.loc[b.plant]
         k = years - int(b.start_year) - int(pl["lead_time_years"])
         rows.append(pd.DataFrame({"plant": b.plant, "year": years, "ramped": b.gwh * _ramp(tuple(pl["ramp"]), k),
@@ -94,6 +118,46 @@ def plant_capacity(s: Scenario, r: ResultTables) -> np.ndarray:
     return relative(m["gwh"], m["availability"] * (m["capacity_gwh"] + m["ramped"]))
 
 
+def close_once(s: Scenario, r: ResultTables) -> np.ndarray:
+    """At most one closure per plant, only of a plant that may close, in a horizon year not before its
+    ``earliest_closure`` (a row per plant and per closure row; 1 when a rule is broken)."""
+    plants = plants_frame(s)
+    closures = r.builds[r.builds["kind"] == "closure"]
+    count = closures.groupby("plant")["count"].sum()
+    out = [relative([float(count.get(p, 0.0))], [1.0 if row["may_close"] == "yes" else 0.0])[0]
+           for p, row in plants.iterrows()]
+    for p, y in zip(closures["plant"], closures["start_year"]):
+        earliest = plants.loc[p, "earliest_closure"]
+        first = s.config.start_year if pd.isna(earliest) else max(int(earliest), s.config.start_year)
+        out.append(1.0 if not first <= y <= s.config.end_year else -1.0)
+    return np.array(out)
+
+
+def closed_steps(s: Scenario, r: ResultTables) -> np.ndarray:
+    """q[p,t] = N[p,t] closed[p,t] <= n_max[p]: the steps producing at a closed plant p in a year from its
+    closure on (the steps whose fixed O&M the closure ends) number at most n_max[p]. What those steps no
+    longer pay is checked with the objective (the audit's recomputation stops p's fixed O&M at closure)."""
+    plants = plants_frame(s)
+    steps = investments(r.builds)
+    steps = steps[steps["kind"] == "step"]
+    rows = []
+    for p, y in closed_from(r.builds).items():
+        lead = int(plants.loc[p, "lead_time_years"])
+        mine = steps[steps["plant"] == p]
+        for t in s.years:
+            if t >= y:
+                online = float(mine.loc[mine["start_year"] + lead <= t, "count"].sum())
+                rows.append(relative([online], [float(plants.loc[p, "max_steps"])])[0])
+    return np.array(rows)
+
+
+def closure_flow(s: Scenario, r: ResultTables) -> np.ndarray:
+    """sum_{a,v} x[p,a,v,t] <= 0 for each closed plant p and each year t from its closure year on."""
+    prod = r.flows.groupby(["plant", "year"])["gwh"].sum()
+    rows = [float(prod.get((p, t), 0.0)) for p, y in closed_from(r.builds).items() for t in s.years if t >= y]
+    return relative(rows, np.zeros(len(rows)))
+
+
 def assembly_capacity(s: Scenario, r: ResultTables) -> np.ndarray:
     """sum_{p,v} x / pack[v] <= vehicle capacity[a,t] where limited."""
     ay = s.tables["assembly_years"].dropna(subset=["capacity_vehicles"])
@@ -119,7 +183,7 @@ def expansion_limit(s: Scenario, r: ResultTables) -> np.ndarray:
     """Cumulative steps <= max_steps, none before an opening at a candidate, none before earliest_start."""
     plants = plants_frame(s)
     out = []
-    b = r.builds
+    b = investments(r.builds)
     for p, row in plants.iterrows():
         steps = b[(b["plant"] == p) & (b["kind"] == "step")]
         opens = b[(b["plant"] == p) & (b["kind"] == "opening")]
@@ -139,7 +203,8 @@ def expansion_limit(s: Scenario, r: ResultTables) -> np.ndarray:
 
 
 def _cash_by_year(s: Scenario, r: ResultTables) -> pd.Series:
-    return r.builds.groupby("start_year")["cash_musd"].sum()
+    """Cash of openings and steps by start year (closure costs are outside capital budgets)."""
+    return investments(r.builds).groupby("start_year")["cash_musd"].sum()
 
 
 def capex_budget(s: Scenario, r: ResultTables) -> np.ndarray:
@@ -155,7 +220,7 @@ def total_budget(s: Scenario, r: ResultTables) -> np.ndarray:
     limit = s.config.total_budget_musd
     if limit is None:
         return np.array([])
-    return relative([float(r.builds["cash_musd"].sum())], [limit])
+    return relative([float(investments(r.builds)["cash_musd"].sum())], [limit])
 
 
 def open_link(s: Scenario, r: ResultTables) -> np.ndarray:

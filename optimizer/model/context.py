@@ -30,6 +30,7 @@ class ModelIndex:
     step_idx: tuple[tuple[str, int], ...]
     candidates: tuple[str, ...]
     expandable: tuple[str, ...]
+    close_idx: tuple[tuple[str, int], ...]
 
 
 def _index(d: ModelData) -> ModelIndex:
@@ -50,8 +51,9 @@ def _index(d: ModelData) -> ModelIndex:
     expandable = tuple(p for p, pl in d.plants.items() if pl.max_steps > 0 and pl.step_gwh > 0)
     open_idx = tuple((p, s) for p in candidates for s in d.starts[p])
     step_idx = tuple((p, s) for p in expandable for s in d.starts[p])
+    close_idx = tuple((p, s) for p, years in sorted(d.closure_starts.items()) for s in years)
     return ModelIndex(flows, dict(by_demand), dict(by_plant_year), dict(by_assembly_year), dict(by_lane_year),
-                      dict(by_arc), dict(by_year), open_idx, step_idx, candidates, expandable)
+                      dict(by_arc), dict(by_year), open_idx, step_idx, candidates, expandable, close_idx)
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,9 @@ class FirstStage:
     has in the builds table and in a plan, its Pyomo variable ``var`` indexed by (plant, start year) over
     the index ``index`` of :class:`ModelIndex`, the plant's GWh and $M per unit built (attributes ``gwh``
     and ``cash`` of :class:`~optimizer.scenario.PlantData`), the parameter group of that cash in
-    ``m.par``, and the variable's domain."""
+    ``m.par``, and the variable's domain. ``investment``: the decision builds capacity (its cash counts in
+    capital budgets and is charged as investment, and it produces after the plant's lead time); a
+    closure does not (its cost is the ``closure`` cost category, outside budgets, from its own year)."""
 
     kind: str
     var: str
@@ -68,6 +72,7 @@ class FirstStage:
     gwh: str
     cash: str
     domain: Any
+    investment: bool = True
 
     def upper(self, plant: PlantData) -> int:
         """The most units of this decision one plant may take in one start year."""
@@ -82,9 +87,13 @@ class FirstStage:
 FIRST_STAGE: tuple[FirstStage, ...] = (
     FirstStage("opening", "open", "open_idx", "opening_gwh", "opening_cost", pyo.Binary),
     FirstStage("step", "steps", "step_idx", "step_gwh", "step_cost", pyo.NonNegativeIntegers),
+    FirstStage("closure", "close", "close_idx", "closure_gwh", "closure_cost", pyo.Binary, investment=False),
 )
 """The first-stage decisions, one declaration for the variables, the objective, the builds table and the
-robust plans: openings ``open[p,s]`` in {0,1} and expansion steps ``steps[p,s]`` in {0..n_max[p]}."""
+robust plans: openings ``open[p,s]`` in {0,1}, expansion steps ``steps[p,s]`` in {0..n_max[p]} and
+closures ``close[p,s]`` in {0,1} (existing plant p closed from year s on, :mod:`.closure`)."""
+INVESTMENTS: tuple[FirstStage, ...] = tuple(f for f in FIRST_STAGE if f.investment)
+"""The first-stage decisions that build capacity (in budgets and investment charges)."""
 FIRST_STAGE_BY_KIND: dict[str, FirstStage] = {f.kind: f for f in FIRST_STAGE}
 
 

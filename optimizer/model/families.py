@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..scenario import Scenario
-from . import capacity, checks, demand, investment, slack, sourcing
+from . import capacity, checks, closure, demand, investment, slack, sourcing
 from .checks import ResultTables
 from .context import SourcingModel
 
@@ -63,6 +63,10 @@ FAMILIES: tuple[Family, ...] = (
     Family("co2_cap", sourcing.define_co2_cap, checks.co2_cap, 0.02, 7, slack.co2_cap),
     Family("single_sourcing", sourcing.define_single_sourcing, checks.single_sourcing,
            components=("single_source_pick", "single_source_link")),
+    Family("close_once", closure.define_close_once, checks.close_once),
+    Family("closure_flow", closure.define_closure_flow, checks.closure_flow),
+    Family("closed_steps", closure.define_closed_steps, checks.closed_steps,
+           components=("closed_steps_cap", "closed_steps_built")),
 )
 """Every constraint family, in the order the model builds them."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from .context import FIRST_STAGE, SourcingModel
+from .context import INVESTMENTS, SourcingModel
 from .params import SCALAR
 
 
@@ -42,7 +42,7 @@ def define_expansion_limit(m: SourcingModel) -> None:
 
 def capex_cash(m: SourcingModel, t: int):
     """Cash for openings and steps started in year t: sum_p F[p] w[p,t] + G[p] z[p,t] ($M)."""
-    terms = [getattr(m.par, f.cash)[p] * f.of(m)[p, s] for f in FIRST_STAGE for p, s in getattr(m.ix, f.index)
+    terms = [getattr(m.par, f.cash)[p] * f.of(m)[p, s] for f in INVESTMENTS for p, s in getattr(m.ix, f.index)
              if s == t]
     return sum(terms)
 

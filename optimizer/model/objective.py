@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from .context import FIRST_STAGE, SourcingModel
+from .closure import closure_cash, open_nameplate
+from .context import INVESTMENTS, SourcingModel
 from .params import SCALAR
 
-COST_CATEGORIES = ("investment", "fixed_om", "cell", "freight", "tariff", "carbon", "credit", "unserved")
+COST_CATEGORIES = ("investment", "fixed_om", "closure", "cell", "freight", "tariff", "carbon", "credit", "unserved")
 
 
 def nameplate(m: SourcingModel, p: str, t: int):
@@ -26,7 +27,7 @@ def _cost_terms(m: SourcingModel, category: str, t: int):
     d, ix, s = m.d, m.ix, m.scenario
     if category == "investment":
         terms = []
-        for f in FIRST_STAGE:
+        for f in INVESTMENTS:
             var, cash = f.of(m), getattr(m.par, f.cash)
             for p, y in getattr(ix, f.index):
                 share = s.charges(p, y).get(t, 0.0)
@@ -34,7 +35,9 @@ def _cost_terms(m: SourcingModel, category: str, t: int):
                     terms.append(cash[p] * share * var[p, y])
         return sum(terms)
     if category == "fixed_om":
-        return sum(m.par.fixed_om[p] * nameplate(m, p, t) for p in d.plants)
+        return sum(m.par.fixed_om[p] * open_nameplate(m, p, t, nameplate(m, p, t)) for p in d.plants)
+    if category == "closure":
+        return closure_cash(m, t)
     if category == "unserved":
         if not hasattr(m, "unserved"):
             return 0.0
@@ -49,9 +52,9 @@ def _lane_cost_part(m: SourcingModel, category: str, p: str, a: str, t: int):
     if category == "cell":
         return par.cell_cost[p, t]
     if category == "freight":
-        return par.freight[p, a]
+        return par.freight[p, a, t]
     if category == "tariff":
-        return par.tariff[p, a] * par.cell_cost[p, t]
+        return par.tariff[p, a, t] * par.cell_cost[p, t]
     if category == "carbon":
         return par.carbon_price[t] * par.co2[p, t] / 1000.0
     if category == "credit":
@@ -62,12 +65,14 @@ def _lane_cost_part(m: SourcingModel, category: str, p: str, a: str, t: int):
 def define_objective(m: SourcingModel) -> None:
     """``cost[k,t]`` (nominal $M by category k and year t) and ``total_cost``:
 
-    min sum_t d_t (investment_t + fixed_om_t + sum_{p,a,v} x[p,a,v,t] (c + f + tau c + P_co2 e/1000 - cr)
+    min sum_t d_t (investment_t + fixed_om_t + closure_t
+                   + sum_{p,a,v} x[p,a,v,t] (c[p,t] + f[p,a,t] + tau[p,a,t] c[p,t] + P_co2 e/1000 - cr)
                    + penalty sum u_t),   d_t = (1 + r)^-(t - t0)
 
     investment_t = sum_{p,s} (F[p] w[p,s] + G[p] z[p,s]) chi[p,s,t], chi = 1 in s (upfront) or
-    CRF(r, life) in each delivering year s + l[p] .. min(tN, s + l[p] + life - 1) (annualised);
-    fixed_om_t = sum_p om[p] nameplate[p,t].
+    CRF(r, life[p]) in each delivering year s + l[p] .. min(tN, s + l[p] + life[p] - 1) (annualised);
+    fixed_om_t = sum_p om[p] nameplate[p,t], less what closed plants no longer pay
+    (:func:`.closure.open_nameplate`); closure_t = sum_p C[p] c[p,t].
     """
     d = m.d
     m.cost = pyo.Expression(

@@ -36,6 +36,7 @@ def param_groups(s: Scenario) -> dict[str, Mapping]:
         "opening_cost": {p: pl.opening_cost for p, pl in d.plants.items()},
         "step_cost": {p: pl.step_cost for p, pl in d.plants.items()},
         "fixed_om": {p: pl.fixed_om for p, pl in d.plants.items()},
+        "closure_cost": {p: d.plants[p].closure_cost for p in d.closure_starts},
         "capex_budget": d.capex_budget,
         "co2_cap": d.co2_cap,
         "min_offtake": {k: q for k, q in d.min_offtake.items() if q > 0},
@@ -50,13 +51,15 @@ def structure_key(s: Scenario) -> tuple:
     share one model (with :func:`update_params` between solves)."""
     d, cfg = s.data, s.config
     plants = tuple(
-        dataclasses.replace(pl, opening_cost=0.0, step_cost=0.0, fixed_om=0.0, fx=1.0) for pl in d.plants.values()
+        dataclasses.replace(pl, opening_cost=0.0, step_cost=0.0, fixed_om=0.0, fx=1.0, closure_cost=0.0)
+        for pl in d.plants.values()
     )
     keys = tuple((name, tuple(sorted(values, key=repr))) for name, values in param_groups(s).items())
     settings = (cfg.start_year, cfg.end_year, cfg.discount_rate, cfg.investment_cost, cfg.economic_life_years,
                 cfg.demand, cfg.single_sourcing)
     return (settings, plants, d.assemblies, d.models, tuple(sorted(d.pack_kwh.items())), d.arcs,
-            tuple(sorted(d.starts.items())), d.rules, tuple(sorted(d.max_supplier_share.items())), keys)
+            tuple(sorted(d.starts.items())), tuple(sorted(d.closure_starts.items())), d.rules,
+            tuple(sorted(d.max_supplier_share.items())), keys)
 
 
 def define_params(m: SourcingModel, mutable: bool) -> None:

@@ -61,4 +61,6 @@ def co2_cap(m: SourcingModel, index: tuple, s: float) -> str:
 
 def demand_balance(m: SourcingModel, index: tuple, s: float) -> str:
     a, v, t = index
+    if not m.ix.by_demand.get(index):  # no lane brings the model's cell type to a: all of it is short
+        return f"{a} {t}: {s:,.1f} GWh short for {v} demand (no lane brings its cells to {a})"
     return f"{a} {t}: {s:,.1f} GWh short for {v} demand"

@@ -8,6 +8,8 @@ Pyomo name             math                        meaning
 ``open[p,s]``          w[p,s] in {0,1}             candidate site p opened in year s
 ``steps[p,s]``         z[p,s] in {0..n_max[p]}     expansion steps started at p in year s
 ``source[p,a,v]``      y[p,a,v] in {0,1}           single sourcing: p is the one supplier of (a,v)
+``close[p,s]``         c[p,s] in {0,1}             existing plant p closed from year s on
+``closed_steps[p,t]``  q[p,t] >= 0                 steps of a closed plant (see :mod:`.closure`)
 =====================  ==========================  =============================================
 """
 

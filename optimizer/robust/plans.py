@@ -1,7 +1,8 @@
-"""Investment plans: the first-stage decisions (openings and expansion steps) taken apart from the flows.
+"""Investment plans: the first-stage decisions (openings, expansion steps, closures) taken apart from the flows.
 
-A plan is the set of builds ``(plant, kind, start_year) -> count`` with ``kind`` ``opening`` or
-``step``. Evaluating a plan in a scenario fixes ``open[p,s]`` and ``steps[p,s]`` at the plan's counts
+A plan is the set of builds ``(plant, kind, start_year) -> count`` with ``kind`` ``opening``, ``step`` or
+``closure`` (the declaration :data:`~optimizer.model.context.FIRST_STAGE`). Evaluating a plan in a scenario
+fixes ``open[p,s]``, ``steps[p,s]`` and ``close[p,s]`` at the plan's counts
 (zero where the plan has none) and solves what is left: flows, unserved demand (priced at the
 scenario's penalty when demand is soft) and single-source picks. Every constraint of the scenario
 stays in force, capital budgets included, so a plan that a scenario cannot afford or operate is
