@@ -62,9 +62,10 @@ class MemoryProbe:
                 continue
         return max(sizes) if sizes else None
 
-    def __call__(self, store, total: int, skipped: int) -> None:
-        self.pids.update(r.worker_pid for r in store.buffer if r.worker_pid)
-        done = sum(store.counts.values())
+    def __call__(self, progress) -> None:
+        if not self.pids or len(self.pids) < 2:
+            self.pids.update(worker_pids())
+        done = sum(progress.counts.values())
         now = time.perf_counter() - self.t0
         if done and self.first_result is None:
             self.first_result = now
@@ -77,6 +78,18 @@ class MemoryProbe:
                 self.last_mb = mb
                 if self.early_mb is None and done >= EARLY:
                     self.early_mb = mb
+
+
+def worker_pids() -> set[int]:
+    """The sweep's solver actors on this machine (their process title names the actor class)."""
+    found = set()
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            if any("SweepWorker" in part for part in (p.info["cmdline"] or [])):
+                found.add(p.pid)
+        except psutil.Error:
+            continue
+    return found
 
 
 def run_one(sweep_file: Path, workers: int, rebuild: bool) -> dict[str, object]:

@@ -9,13 +9,14 @@ from pathlib import Path
 
 from .explain import explain_infeasible, lp_conflict
 from .io import load_scenario
+from .location import resolve
 from .model import build_model
 from .results import SolveResult, empty_tables, extract_tables
 from .review import use_folder_reader
 from .scenario import Scenario
 from .solver import SolveOptions, Status, fixed_lp_duals, solve_model, write_mps
 from .sweep.cases import scenario_id
-from .sweep.store import SweepResult
+from .sweep.dataset import SweepResult
 from .unserved import unserved_summary
 
 DEFAULT_SCENARIO = Path("scenarios/base")
@@ -135,12 +136,14 @@ def _absolute(origin: str) -> str:
 
 def load_results(path: str | Path) -> SolveResult | SweepResult:
     """Read a result folder back: a solve (:class:`~optimizer.results.SolveResult`) or a sweep
-    (:class:`~optimizer.sweep.store.SweepResult`, with ``summary`` and the long tables carrying a
+    (:class:`~optimizer.sweep.dataset.SweepResult`, with ``summary`` and the long tables carrying a
     ``scenario_id`` column)."""
-    path = Path(path)
-    if (path / "sweep.json").is_file():
-        return SweepResult(path)
-    return SolveResult.read(path)
+    loc = resolve(str(path))  # a folder, or an s3:// / gs:// URI
+    if loc.is_file("sweep.json"):
+        return SweepResult(str(path))
+    if loc.local:
+        return SolveResult.read(Path(loc.root))
+    raise FileNotFoundError(f"{loc.uri} holds no sweep.json: only sweeps are read from an object store")
 
 
 # the review analyses compare with a result folder through this reader (they sit below both kinds of result)

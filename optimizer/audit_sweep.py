@@ -21,8 +21,8 @@ from .results import COLUMNS, SolveResult
 from .solver import Status
 from .sweep.apply import apply_changes
 from .sweep.cases import scenario_id
+from .sweep.dataset import SweepResult
 from .sweep.spec import load_sweep
-from .sweep.store import SweepResult
 
 
 @dataclass

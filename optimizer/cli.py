@@ -22,14 +22,19 @@ from .audit import audit_result
 from .audit_sweep import audit_sweep, resolve_source
 from .errors import InputError
 from .export import export_results
+from .folders import FolderError, claim_solve_folder
 from .io import load_scenario, write_scenario
+from .location import resolve
 from .outpath import check_output_file, check_output_folder
 from .overrides import other_scenario_in, override_scenario
+from .ray_pool import ClusterError
 from .report import write_report
 from .results import SolveResult
 from .robust.run import run_robust
 from .solver import SolveOptions
+from .sweep.compaction import compact as compact_sweep
 from .sweep.runner import run_sweep
+from .sweep.store import StoreError
 from .unserved import unserved_sentence
 
 EXIT_OK, EXIT_INPUT, EXIT_NO_SOLUTION = 0, 2, 3
@@ -56,6 +61,11 @@ def _fail_input(exc: InputError) -> None:
     raise typer.Exit(EXIT_INPUT)
 
 
+def _fail_usage(exc: Exception) -> None:
+    err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_INPUT) from None
+
+
 @app.command()
 def solve(
     scenario: Annotated[Path | None, typer.Argument(
@@ -76,8 +86,8 @@ def solve(
     set_: Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE", show_default=False,
                                                    help="Override a setting of scenario.yaml (repeatable), e.g. "
                                                         "--set total_budget_musd=3000 --set fx.JPY=1.1.")] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the results of another scenario that "
-                                                                "the result folder holds.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the results of another scenario (or a "
+                                                                "sweep) that the result folder holds.")] = False,
 ) -> None:
     """Solve one scenario and write its result tables (parquet) and manifest.json."""
     try:
@@ -92,6 +102,10 @@ def solve(
             check_output_file(write_mps, "--write-mps")
     except InputError as exc:
         _fail_input(exc)
+    try:  # before the solve: a sweep's folder, or one with foreign files, is refused at once
+        claim_solve_folder(target, overwrite)
+    except FolderError as exc:
+        _fail_usage(exc)
     clash = None if overwrite else other_scenario_in(target, loaded)
     if clash:
         err.print(f"error: {clash}: give another --out, or --overwrite to replace them", markup=False,
@@ -146,48 +160,66 @@ def init(
 @app.command()
 def sweep(
     sweep_file: Annotated[Path, typer.Argument(help="A sweep file, e.g. scenarios/sweeps/tariffs.yaml.")],
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Result folder [default: results/<sweep>].")] = None,
+    out_dir: Annotated[str | None, typer.Option("--out", help="Result folder, shared path or s3:// / gs:// URI "
+                                                "[default: results/<sweep>].")] = None,
     address: Annotated[str | None, typer.Option(help="Ray cluster address [default: RAY_ADDRESS, else local].")]
     = None,
-    workers: Annotated[int | None, typer.Option(help="Solver workers [default: all CPUs].", min=1)] = None,
+    workers: Annotated[int | None, typer.Option(help="Solver workers [default: all CPUs, at most one per scenario].",
+                                                min=1)] = None,
     time_limit: Annotated[float | None, typer.Option(help="HiGHS time limit per scenario (s).", min=0)] = None,
-    batch_size: Annotated[int, typer.Option(help="Scenarios per Ray task.", min=1)] = 4,
-    flush_every: Annotated[int, typer.Option(help="Write results every N scenarios.", min=1)] = 50,
+    batch_size: Annotated[int | None, typer.Option(help="Scenarios per batch [default: adapted to the measured "
+                                                        "time per scenario].", min=1)] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the results of another sweep or solve "
+                                            "in the --out folder.")] = False,
+    repair: Annotated[bool, typer.Option("--repair", help="Drop batches whose files are missing or truncated and "
+                                         "solve their scenarios again.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show Ray's own log lines.")] = False,
 ) -> None:
     """Solve every scenario of a sweep on Ray; re-running solves only what is missing."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    import rich.progress as rp
 
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), TextColumn("ETA"),
-                        TimeRemainingColumn(), console=err, disable=quiet)
+    progress = rp.Progress(rp.TextColumn("[bold]{task.description}"), rp.BarColumn(), rp.MofNCompleteColumn(),
+                           rp.TextColumn("{task.fields[counts]}"), rp.TimeElapsedColumn(), rp.TextColumn("ETA"),
+                           rp.TimeRemainingColumn(), console=err, disable=quiet)
     task = progress.add_task(sweep_file.stem, total=None, counts="")
 
-    def on_progress(store, total, skipped) -> None:
-        counts = " ".join(f"{k} {v}" for k, v in sorted(store.counts.items()))
-        progress.update(task, total=total, completed=skipped + sum(store.counts.values()), counts=counts)
+    def on_progress(state) -> None:
+        counts = " ".join(f"{k} {v}" for k, v in sorted(state.counts.items()))
+        progress.update(task, total=state.total, completed=state.done, counts=counts)
 
     try:
         with progress:
             run = run_sweep(sweep_file, out_dir, address=address, workers=workers, time_limit=time_limit,
-                            batch_size=batch_size, flush_every=flush_every, on_progress=on_progress)
+                            batch_size=batch_size, on_progress=on_progress, overwrite=overwrite, repair=repair,
+                            verbose=verbose)
     except InputError as exc:
         _fail_input(exc)
-    except RuntimeError as exc:  # the cluster could not run any worker; results so far are kept
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        raise typer.Exit(1) from None
+    except (ClusterError, StoreError) as exc:  # a cluster or a results folder that cannot be used as asked
+        _fail_usage(exc)
     rate = run.solved / run.wall_seconds if run.wall_seconds > 0 else 0.0
     counts = ", ".join(f"{v} {k}" for k, v in sorted(run.counts.items())) or "nothing new"
     out.print(f"{run.total} scenarios: {run.skipped} already done, {run.solved} solved ({counts}) on {run.workers} "
-              f"workers in {run.wall_seconds:.1f} s ({rate:.2f}/s); results: {run.out}")
+              f"workers in {run.wall_seconds:.1f} s ({rate:.2f}/s); results: {run.out}", markup=False,
+              highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def compact(
+    results: Annotated[str, typer.Argument(help="A sweep's result folder or URI.")],
+    address: Annotated[str | None, typer.Option(help="Ray cluster address; with it (or --workers) the groups are "
+                                                     "merged on Ray workers.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Merge on this many Ray workers [default: in this process].",
+                                                min=1)] = None,
+    group: Annotated[int, typer.Option(help="Batches merged into one part.", min=2)] = 64,
+) -> None:
+    """Merge a sweep's small parts into fewer, larger ones (optional; safe to interrupt at any point)."""
+    try:
+        merged = compact_sweep(results, group=group, address=address, workers=workers)
+    except (ClusterError, StoreError, FileNotFoundError) as exc:
+        _fail_usage(exc)
+    out.print(f"merged {sum(m['merged'] for m in merged)} batches into {len(merged)} in {results}", markup=False)
 
 
 @app.command()
@@ -312,6 +344,7 @@ def robust(
 ) -> None:
     """One build plan for many futures: the regret matrix of a sweep's plans and a two-stage stochastic plan."""
     try:
+        SolveOptions(time_limit=ef_time_limit, threads=threads)  # range-checked before the sweep runs
         run = run_robust(sweep_file, out_dir, address=address, workers=workers, time_limit=time_limit, regret=regret,
                          stochastic=stochastic, decision_year=decision_year, cvar_weight=cvar_weight,
                          cvar_alpha=cvar_alpha, ef_time_limit=ef_time_limit, ef_threads=threads, method=method,
@@ -349,7 +382,8 @@ def robust(
 
 @app.command()
 def report(
-    results_dir: Annotated[Path, typer.Argument(help="A result folder of `optimizer solve` or `optimizer sweep`.")],
+    results_dir: Annotated[str, typer.Argument(help="A result folder (or URI) of `optimizer solve` or "
+                                                    "`optimizer sweep`.")],
     out_file: Annotated[Path | None, typer.Option("--out", help="HTML file [default: DIR/report.html].")] = None,
     compare: Annotated[Path | None, typer.Option("--compare", help="A second result folder to set side by side "
                                                                    "[default: none].")] = None,
@@ -360,16 +394,16 @@ def report(
     KPIs, demand against capacity, build plan, sourcing, costs, utilisation, marginal value of capacity,
     landed cost; for a sweep also distributions, build frequency and the tornado."""
     for folder in (results_dir, compare):
-        if folder is not None and not (folder / "manifest.json").is_file() and not (folder / "sweep.json").is_file():
+        loc = resolve(str(folder)) if folder is not None else None
+        if loc is not None and not loc.is_file("manifest.json") and not loc.is_file("sweep.json"):
             err.print(f"error: {folder} is not a result folder (no manifest.json or sweep.json): give a folder "
                       "written by `optimizer solve` or `optimizer sweep`", markup=False, highlight=False,
                       soft_wrap=True)
             raise typer.Exit(EXIT_INPUT)
     try:
         written = write_report(results_dir, out_file, compare=compare, baseline=baseline)
-    except ValueError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_INPUT) from None
+    except (ValueError, StoreError) as exc:
+        _fail_usage(exc)
     out.print(f"wrote {written}", highlight=False)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .api import load_results
-from .sweep.store import SweepResult
+from .sweep.dataset import SweepResult
 from .xlsx import write_workbook
 
 UNITS_BY_SUFFIX: tuple[tuple[str, str], ...] = (

@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 
 from .api import load_results
 from .files import atomic_write
+from .location import resolve
 from .report_parts import (
     MONEY_AXIS,
     Page,
@@ -286,18 +287,21 @@ def _name(result: Review) -> str:
 
 
 def write_report(results_dir: str | Path, out: str | Path | None = None, compare: str | Path | None = None,
-                 baseline: str | None = None) -> Path:
+                 baseline: str | None = None) -> Path | str:
     """Write the report of the result folder ``results_dir`` to ``out`` (default ``results_dir/report.html``),
     atomically; ``compare`` is a second result folder to set beside it, ``baseline`` the sweep case shown in
     the single-plan sections. Raises FileNotFoundError if a folder is not a result folder, ValueError for a
     baseline that is not a solved case."""
-    folder = Path(results_dir)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder} is not a folder")
-    result = load_results(folder)
-    other = load_results(Path(compare)) if compare is not None else None
+    loc = resolve(str(results_dir))  # a folder, or a sweep's s3:// / gs:// URI
+    if loc.local and not Path(loc.root).is_dir():
+        raise FileNotFoundError(f"{results_dir} is not a folder")
+    result = load_results(str(results_dir))
+    other = load_results(str(compare)) if compare is not None else None
     title = f"Results: {_name(result)}" + (f" against {_name(other)}" if other is not None else "")
     text = build_report(result, title, other, baseline)
-    target = Path(out) if out is not None else folder / REPORT_NAME
+    if out is None and not loc.local:
+        loc.write_text(text, REPORT_NAME)
+        return f"{loc.uri}/{REPORT_NAME}"
+    target = Path(out) if out is not None else Path(loc.root) / REPORT_NAME
     atomic_write(target, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return target

@@ -12,8 +12,7 @@ and stopped with cluster/local/start.sh and stop.sh, real processes and no mocks
 * RAY_LOCAL_TLS=1: mutual TLS on every gRPC channel, and a sweep through it;
 * the cloud and KubeRay manifests parse (the AWS one against Ray's launcher schema) and keep token
   authentication on and the dashboard private;
-* (expected to fail until optimizer/sweep/runner.py changes) the embedded Ray of `optimizer sweep` listens
-  on 127.0.0.1 only.
+* the embedded Ray of `optimizer sweep` listens on 127.0.0.1 only.
 
 One cluster serves the whole module. Its state folder, ports and token are its own, so other Ray instances
 on the machine (other test sessions) are neither used nor stopped.
@@ -36,7 +35,6 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-import pandas as pd
 import psutil
 import pytest
 import yaml
@@ -268,6 +266,25 @@ def test_jobs_api_and_drivers_need_the_token(cluster, tmp_path):
     assert driver.returncode != 0 and "attached" not in out, out
 
 
+def test_attaching_without_the_token_ends_at_once_with_what_to_do(cluster, tmp_path):
+    """No token (or another Ray's token, as ~/.ray/auth_token of an embedded Ray would be): the sweep ends
+    within seconds, exit 2, a message pointing to env.sh, no traceback, nothing written."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in cluster.env.items() if not k.startswith("RAY_")}
+    env.update(HOME=str(home))
+    for extra in ({}, {"RAY_AUTH_TOKEN": "not-the-token"}):
+        t0 = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "optimizer", "sweep", "scenarios/sweeps/smoke.yaml", "--address",
+                               cluster.address, "--out", str(tmp_path / "o"), "--quiet"], cwd=ROOT,
+                              env={**env, **extra}, capture_output=True, text=True, timeout=120)
+        elapsed = time.monotonic() - t0
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "Traceback" not in proc.stderr and "env.sh" in proc.stderr, proc.stderr
+        assert elapsed < 15, f"took {elapsed:.0f} s (Ray alone retries for 20 s and more)"
+        assert not (tmp_path / "o").exists()
+
+
 def test_ray_job_submit_runs_a_sweep(cluster, tmp_path):
     """The README's command, from the repository root: the working directory is uploaded, the job runs
     `optimizer sweep` on the head node, and its driver writes the results to the --out path."""
@@ -286,11 +303,41 @@ def test_ray_job_submit_runs_a_sweep(cluster, tmp_path):
         assert objective == pytest.approx(local[key], rel=2e-4)  # the smoke sweep's gap is 1e-4
 
 
+def test_job_driver_sigkilled_and_the_sweep_resubmitted(cluster, tmp_path):
+    """Through `ray job submit`, with a plain shared path: the workers write the results there themselves;
+    the job's driver is SIGKILLed mid-sweep; a second job resumes; every scenario once, objectives as a
+    local run's; `optimizer.load_results` reads the folder."""
+    path = sample_sweep(tmp_path, 16)
+    reference = {r.case_key: r.objective for r in solve_in_loop(path, rebuild=False)}
+    out = tmp_path / "shared" / "mc"
+    command = ["optimizer", "sweep", str(path), "--out", str(out), "--batch-size", "1", "--quiet"]
+    first = cluster.client("ray", "job", "submit", "--no-wait", "--", *command)
+    assert first.returncode == 0, first.stdout + first.stderr
+    end = time.monotonic() + 240
+    while len(list((out / "_commits").glob("b-*.json"))) < 2:
+        assert time.monotonic() < end, "no batch was committed"
+        time.sleep(0.2)
+    drivers = [p for p in cluster.processes() if "sweep" in " ".join(p.cmdline()) and str(out) in " ".join(
+        p.cmdline()) and "optimizer" in " ".join(p.cmdline()) and "ray::" not in p.name()]
+    assert drivers, "the job's driver process was not found"
+    for p in drivers:
+        p.send_signal(signal.SIGKILL)
+    psutil.wait_procs(drivers, timeout=15)
+    done_at_kill = len(list((out / "_commits").glob("b-*.json")))
+    assert 0 < done_at_kill < 16
+    second = cluster.client("ray", "job", "submit", "--", *command, timeout=600)
+    assert second.returncode == 0 and "succeeded" in second.stdout + second.stderr, second.stdout + second.stderr
+    summary = optimizer.load_results(out).summary
+    assert summary["case_key"].is_unique and set(summary["case_key"]) == set(reference)
+    for key, objective in zip(summary["case_key"], summary["objective"]):
+        assert objective == pytest.approx(reference[key], rel=2e-6)
+
+
 def solver_actors(processes: list[psutil.Process]) -> list[psutil.Process]:
     found = []
     for p in processes:
         try:
-            if any("_SolverActor" in part for part in p.cmdline()):
+            if any("SweepWorker" in part for part in p.cmdline()):
                 found.append(p)
         except psutil.Error:
             continue
@@ -305,18 +352,17 @@ def test_sweep_survives_losing_a_worker_node(cluster, tmp_path):
     out = tmp_path / "out"
     sweep = subprocess.Popen(
         ["bash", "-c", f'source "{cluster.state}/env.sh" && exec "$@"', "client", "optimizer", "sweep", str(path),
-         "--address", cluster.address, "--out", str(out), "--workers", "2", "--batch-size", "1",
-         "--flush-every", "4", "--quiet"],
+         "--address", cluster.address, "--out", str(out), "--workers", "2", "--batch-size", "1", "--quiet"],
         cwd=ROOT, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         end = time.monotonic() + 180
-        while not list((out / "parts").glob("summary-*.parquet")):
+        while not list((out / "_commits").glob("b-*.json")):
             assert sweep.poll() is None, f"sweep ended early: {sweep.communicate()}"
             assert time.monotonic() < end, "no partial results appeared"
             time.sleep(0.1)
         doomed = cluster.processes("node-1")
         assert solver_actors(doomed), "no solver worker on node-1 to lose"
-        done_at_kill = sum(len(pd.read_parquet(f)) for f in (out / "parts").glob("summary-*.parquet"))
+        done_at_kill = len(list((out / "_commits").glob("b-*.json")))  # batches of one scenario
         assert 0 < done_at_kill < 40, "the node must be lost in the middle of the sweep"
         # the machine goes away: SIGKILL its raylet and every other process of the node at once
         for p in doomed:

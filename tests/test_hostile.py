@@ -125,7 +125,7 @@ def no_solve(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a solve started before --out was checked")
     monkeypatch.setattr("optimizer.cli.solve_scenario", refuse)
-    monkeypatch.setattr("optimizer.sweep.runner.connect_ray", refuse)
+    monkeypatch.setattr("optimizer.sweep.runner.connect", refuse)
 
 
 def out_targets(tmp_path: Path) -> dict[str, tuple[Path, str]]:

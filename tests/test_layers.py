@@ -16,7 +16,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "optimizer"
 
 LAYERS: list[tuple[str, ...]] = [
     ("optimizer.errors", "optimizer.config", "optimizer.schema", "optimizer.files", "optimizer.limits",
-     "optimizer.outpath", "optimizer.unserved", "optimizer.xlsx", "optimizer.yamlfile"),
+     "optimizer.outpath", "optimizer.unserved", "optimizer.xlsx", "optimizer.yamlfile", "optimizer.location",
+     "optimizer.ray_pool"),
     ("optimizer.validate",),
     ("optimizer.scenario", "optimizer.lint"),
     ("optimizer.io", "optimizer.xlsx_check", "optimizer.overrides"),
@@ -25,7 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("optimizer.review", "optimizer.explain", "optimizer.docs"),
     ("optimizer.results",),
     ("optimizer.audit", "optimizer.sweep"),
-    ("optimizer.robust", "optimizer.audit_sweep"),
+    ("optimizer.robust", "optimizer.audit_sweep", "optimizer.folders"),
     ("optimizer.api",),
     ("optimizer.report", "optimizer.report_parts", "optimizer.export"),
     ("optimizer.cli", "optimizer.__main__"),

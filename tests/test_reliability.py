@@ -1,6 +1,6 @@
 """Failure isolation and determinism of sweeps, on the shared test Ray (2 CPUs).
 
-* A case that hangs its worker (fault injection ``OPTIMIZER_FAULT_STALL_CASE``) is stopped by the stall
+* A case that hangs its worker (fault injection: ``tests/faults.py``) is stopped by the stall
   backstop, retried, and recorded as ``error`` with a message, while the other cases finish. (A case that
   crashes its worker is covered by ``test_sweep_ray.py::test_a_case_that_keeps_crashing_its_worker_ends_as_error``.)
 * The same sweep gives the same statuses, objectives and build decisions run after run, and with 1 or 2
@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from faults import faulty
 from tiny import TinyCase
 
 import optimizer
 from optimizer.io import write_scenario
-from optimizer.sweep.runner import STALL_CASE_ENV, run_sweep
+from optimizer.sweep.runner import run_sweep
 
 
 def tiny_base(tmp_path: Path) -> Path:
@@ -40,20 +41,20 @@ def write_sweep(tmp_path: Path, body: str, name: str = "rel") -> Path:
 
 
 @pytest.mark.slow
-def test_a_case_that_hangs_its_worker_is_recorded_and_the_sweep_goes_on(ray_session, tmp_path, monkeypatch):
+def test_a_case_that_hangs_its_worker_is_recorded_and_the_sweep_goes_on(ray_session, tmp_path):
     path = write_sweep(tmp_path, """cases:
   - {name: before, changes: [{table: demand, column: vehicles, op: scale, value: 0.5}]}
   - {name: hangs, changes: [{table: demand, column: vehicles, op: scale, value: 0.7}]}
   - {name: after, changes: [{table: demand, column: vehicles, op: scale, value: 0.9}]}
 """)
-    monkeypatch.setenv(STALL_CASE_ENV, "hangs")
     time_limit, grace = 2.0, 2.0
-    run = run_sweep(path, tmp_path / "out", workers=2, time_limit=time_limit, batch_size=1, stall_grace=grace)
+    run = run_sweep(path, tmp_path / "out", workers=2, time_limit=time_limit, batch_size=1, stall_grace=grace,
+                    worker_class=faulty(stall_case="hangs"))
     summary = optimizer.load_results(tmp_path / "out").summary.set_index("case")
     assert run.total == 3 and len(summary) == 3
     assert summary.loc["hangs", "status"] == "error"
     assert summary.loc["hangs", "message"] == (
-        f"worker stalled past {time_limit + grace:.0f} s per scenario and was stopped (3 attempts)")
+        f"worker stalled past {time_limit + grace:.0f} s and was stopped (3 attempts)")
     assert (summary.loc[["before", "after"], "status"] == "optimal").all()
     assert run.worker_restarts >= 3  # one replacement per stalled attempt
 
@@ -82,9 +83,9 @@ def three_runs(ray_session, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("determinism")
     path = write_sweep(tmp, DETERMINISM)
     runs = []
-    # "again" writes a part per case, so its summary is compacted from parts with and without explanations
-    for label, workers, flush in (("first", 2, 50), ("again", 2, 1), ("one-worker", 1, 50)):
-        run_sweep(path, tmp / label, workers=workers, batch_size=2, flush_every=flush)
+    # "again" writes a part per case, so its summary is read from parts with and without explanations
+    for label, workers, size in (("first", 2, 2), ("again", 2, 1), ("one-worker", 1, None)):
+        run_sweep(path, tmp / label, workers=workers, batch_size=size)
         runs.append(decisions(tmp / label))
     return runs
 

@@ -18,9 +18,7 @@ from tiny import TinyCase
 
 import optimizer
 from optimizer.solver import SolveOptions
-from optimizer.sweep.spec import load_sweep
-from optimizer.sweep.store import SweepStore
-from optimizer.sweep.worker import CaseSolver, case_key
+from optimizer.sweep.runner import solve_in_process as run_in_process
 
 YEARS, DEMAND_GWH, CELL, FREIGHT = 2, 5.0, 100.0, 1.0
 CELL_SCALES, FREIGHTS = (0.9, 1.1), (1.0, 3.0)
@@ -31,16 +29,8 @@ def expected_objective(scale: float, freight: float) -> float:
 
 
 def solve_in_process(sweep_file: Path, out: Path) -> Path:
-    """Every case of a sweep solved in this process (CaseSolver + SweepStore, as a Ray worker would)."""
-    sweep = load_sweep(sweep_file)
-    base = optimizer.load_scenario(sweep.base_path)
-    options = SolveOptions(rel_gap=0.0, threads=1, time_limit=60)
-    store = SweepStore(out, {"sweep": sweep.name, "parameters": list(sweep.parameter_names)}, sweep.parameter_names)
-    solver = CaseSolver(base, options)
-    for case in sweep.cases():
-        store.add(solver.solve(case_key(base.inputs_sha256, case, options.as_dict()), case))
-    store.compact()
-    return out
+    """Every case of a sweep solved in this process (one sweep worker without Ray, writing as on Ray)."""
+    return run_in_process(sweep_file, out, options=SolveOptions(rel_gap=0.0, threads=1, time_limit=60))
 
 
 @pytest.fixture(scope="module")

@@ -191,7 +191,7 @@ column -t "$state/nodes" 2>/dev/null | sed 's/^/  /' || sed 's/^/  /' "$state/no
 cat <<EOF
 Next:
   source $state/env.sh
-  ray job submit --working-dir . -- optimizer sweep scenarios/sweeps/smoke.yaml --out /tmp/smoke
-  optimizer sweep scenarios/sweeps/smoke.yaml --address \$RAY_LOCAL_ADDRESS --out results/smoke
+  ray job submit --working-dir . -- optimizer sweep scenarios/sweeps/smoke.yaml --out /tmp/optimizer-results/smoke-job
+  optimizer sweep scenarios/sweeps/smoke.yaml --address \$RAY_LOCAL_ADDRESS --out results/smoke-cluster
   cluster/local/stop.sh
 EOF

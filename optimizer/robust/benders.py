@@ -37,9 +37,9 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 
 from ..model import build_model
 from ..model.context import FIRST_STAGE, FIRST_STAGE_BY_KIND
+from ..ray_pool import ActorPool, cluster_cpus, ray_session
 from ..scenario import Scenario
 from ..solver import SolveOptions, Status, has_loaded_model, new_solver, solve_model
-from ..sweep.runner import connect_ray, import_ray
 from .plans import Plan, fix_plan
 from .risk import risk_value
 
@@ -178,54 +178,52 @@ def solve_benders(
     mp = _master(scenarios, pi, cvar_weight, cvar_alpha)
     master_solver = new_solver()
 
-    ray = import_ray(address)
-    started_here = connect_ray(address, workers)
-    try:
-        n = max(1, min(len(names), workers or int(ray.cluster_resources().get("CPU", 1))))
-        actor_cls = ray.remote(num_cpus=1)(RecourseSolver)
+    with ray_session(address, workers) as ray:
+        n = max(1, min(len(names), workers or cluster_cpus(ray)))
         sub_opts = {**options.as_dict(), "threads": 1}
-        shares = [names[i::n] for i in range(n)]
-        actors = [actor_cls.remote({k: scenarios[k] for k in share}, sub_opts) for share in shares if share]
-
+        shares = [share for share in (names[i::n] for i in range(n)) if share]
+        # one actor per share of the futures: each keeps its futures' models built across iterations
+        pool = ActorPool(ray, RecourseSolver, per_actor=[({k: scenarios[k] for k in share}, sub_opts)
+                                                         for share in shares])
         plan, best_plan, best_costs = Plan(()), None, {}
         upper, lower, history, message = math.inf, -math.inf, [], ""
         status = Status.NO_SOLUTION
-        for iteration in range(1, max_iterations + 1):
-            rows = [r for batch in ray.get([a.evaluate.remote(plan) for a in actors]) for r in batch]
-            failed = [(k, st) for k, st, q, _ in rows if q is None]
-            if failed:
-                status, message = Status.ERROR, (f"the recourse of future {failed[0][0]} is {failed[0][1]} under "
-                                                 f"plan '{plan.label()}': Benders needs a recourse for every plan "
-                                                 "(soft demand); use the extensive form")
-                break
-            q = {k: v for k, _, v, _ in rows}
-            value = risk_value([q[k] for k in names], w, cvar_weight, cvar_alpha)
-            if value < upper:
-                upper, best_plan, best_costs = value, plan, q
-            for k, _, v, slopes in rows:
-                _cut(mp, k, v, slopes, plan)
-            outcome, master_solver = solve_model(mp, options, master_solver)
-            if not outcome.status.has_solution:
-                status, message = outcome.status, f"the master problem is {outcome.status.value}"
-                break
-            lower = max(lower, cast(float, outcome.bound if outcome.bound is not None else outcome.objective))
-            plan = Plan.from_vars([f.of(mp, "first_") for f in FIRST_STAGE])
-            gap = max(0.0, (upper - lower) / max(abs(upper), 1e-9))
-            history.append({"iteration": iteration, "upper_bound": upper, "lower_bound": lower, "gap": gap,
-                            "cuts": len(mp.cuts), "seconds": time.perf_counter() - t0})
-            if gap <= tolerance:
-                status = Status.OPTIMAL
-                break
-        else:
-            status = Status.FEASIBLE
-            message = f"stopped after {max_iterations} iterations"
-    finally:
-        if started_here:
-            ray.shutdown()
+        try:
+            for iteration in range(1, max_iterations + 1):
+                rows = [r for batch in pool.call_all("evaluate", plan) for r in batch]
+                failed = [(k, st) for k, st, q, _ in rows if q is None]
+                if failed:
+                    status, message = Status.ERROR, (f"the recourse of future {failed[0][0]} is {failed[0][1]} "
+                                                     f"under plan '{plan.label()}': Benders needs a recourse for "
+                                                     "every plan (soft demand); use the extensive form")
+                    break
+                q = {k: v for k, _, v, _ in rows}
+                value = risk_value([q[k] for k in names], w, cvar_weight, cvar_alpha)
+                if value < upper:
+                    upper, best_plan, best_costs = value, plan, q
+                for k, _, v, slopes in rows:
+                    _cut(mp, k, v, slopes, plan)
+                outcome, master_solver = solve_model(mp, options, master_solver)
+                if not outcome.status.has_solution:
+                    status, message = outcome.status, f"the master problem is {outcome.status.value}"
+                    break
+                lower = max(lower, cast(float, outcome.bound if outcome.bound is not None else outcome.objective))
+                plan = Plan.from_vars([f.of(mp, "first_") for f in FIRST_STAGE])
+                gap = max(0.0, (upper - lower) / max(abs(upper), 1e-9))
+                history.append({"iteration": iteration, "upper_bound": upper, "lower_bound": lower, "gap": gap,
+                                "cuts": len(mp.cuts), "seconds": time.perf_counter() - t0})
+                if gap <= tolerance:
+                    status = Status.OPTIMAL
+                    break
+            else:
+                status = Status.FEASIBLE
+                message = f"stopped after {max_iterations} iterations"
+        finally:
+            pool.shutdown()
     final_gap = history[-1]["gap"] if history else None
     return BendersResult(status, best_plan or Plan(()), upper if math.isfinite(upper) else None,
                          lower if math.isfinite(lower) else None, final_gap, len(history), history, best_costs,
-                         message,                          time.perf_counter() - t0)
+                         message, time.perf_counter() - t0)
 
 
 __all__ = ["BendersResult", "RecourseSolver", "solve_benders"]

@@ -19,16 +19,17 @@ Plans are de-duplicated first: scenarios that chose the same builds share one pl
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from ..ray_pool import ActorPool, cluster_cpus, ray_session
 from ..scenario import Scenario
 from ..solver import SolveOptions
 from ..sweep.apply import apply_changes
 from ..sweep.cases import Case
-from ..sweep.runner import connect_ray, import_ray
 from .plans import Plan, evaluate_plans
 
 EVALUATION_COLUMNS = ["plan", "scenario", "status", "cost_musd", "solve_seconds", "skipped_builds", "message"]
@@ -43,6 +44,19 @@ def evaluate_case(base: Scenario, case: Case, plans: Sequence[Plan], options: di
             for i, e in enumerate(evaluations)]
 
 
+class PlanEvaluator:
+    """Body of a Ray actor of the cross-evaluation: the base, the plans and the options, sent once."""
+
+    def __init__(self, base: Scenario, plans: Sequence[Plan], options: dict, source: str):
+        self.base, self.plans, self.options, self.source = base, list(plans), options, source
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def evaluate(self, case: Case) -> list[tuple]:
+        return evaluate_case(self.base, case, self.plans, self.options, self.source)
+
+
 def cross_evaluate(
     base: Scenario,
     cases: Sequence[Case],
@@ -53,38 +67,29 @@ def cross_evaluate(
     address: str | None = None,
     workers: int | None = None,
 ) -> pd.DataFrame:
-    """C[i,j] for every plan i and case j, one Ray task per case (it builds j's model once and
-    re-solves it under each plan), at most two tasks per worker in flight. A task whose worker dies
-    is retried by Ray (3 times); a case that still fails gets status ``error`` for every plan."""
+    """C[i,j] for every plan i and case j, one case at a time per actor of the shared pool (it builds j's
+    model once and re-solves it under each plan). A case whose worker dies is tried again (3 times in all);
+    a case that still fails, or whose evaluation raises, gets status ``error`` for every plan."""
+    plan_ids, plan_list = list(plans), list(plans.values())
+    rows: list[tuple] = []
+    if not cases:
+        return pd.DataFrame(rows, columns=EVALUATION_COLUMNS)
+    tries: dict[str, int] = {}
 
-    ray = import_ray(address)
-    from ray.exceptions import RayError
+    def on_lost(case: Case, reason: str, died: bool) -> list[Case]:
+        tries[case.name] = tries.get(case.name, 0) + 1
+        if died and tries[case.name] < 3:
+            return [case]
+        rows.extend((i, case.name, "error", None, 0.0, 0, reason[:200]) for i in range(len(plan_list)))
+        return []
 
-    started_here = connect_ray(address, workers)
-    try:
-        n_workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        task = ray.remote(num_cpus=1, max_retries=3)(evaluate_case)
-        plan_ids, plan_list = list(plans), list(plans.values())
-        base_ref, plans_ref = ray.put(base), ray.put(plan_list)
-        opts = options.as_dict()
-        pending = list(reversed(cases))
-        inflight: dict = {}
-        rows: list[tuple] = []
-        while pending or inflight:
-            while pending and len(inflight) < 2 * n_workers:
-                case = pending.pop()
-                inflight[task.remote(base_ref, case, plans_ref, opts, source)] = case
-            ready, _ = ray.wait(list(inflight), num_returns=1)
-            for ref in ready:
-                case = inflight.pop(ref)
-                try:
-                    rows.extend(ray.get(ref))
-                except RayError as exc:
-                    message = str(exc).strip().splitlines()[-1][:200]
-                    rows.extend((i, case.name, "error", None, 0.0, 0, message) for i in range(len(plan_list)))
-    finally:
-        if started_here:
-            ray.shutdown()
+    with ray_session(address, workers) as ray:
+        n = max(1, min(len(cases), workers or cluster_cpus(ray)))
+        pool = ActorPool(ray, PlanEvaluator, (ray.put(base), plan_list, options.as_dict(), source), n)
+        try:
+            pool.run(iter(cases), "evaluate", lambda _case, answer: rows.extend(answer), on_lost)
+        finally:
+            pool.shutdown()
     frame = pd.DataFrame(rows, columns=EVALUATION_COLUMNS)
     frame["plan"] = [plan_ids[i] for i in frame["plan"]]
     return frame.sort_values(["plan", "scenario"], kind="stable").reset_index(drop=True)

@@ -19,11 +19,12 @@ import pandas as pd
 from ..errors import InputError, Problem
 from ..files import atomic_write
 from ..outpath import check_output_folder
+from ..ray_pool import connect, disconnect
 from ..solver import SolveOptions, Status
 from ..sweep.apply import apply_changes
-from ..sweep.runner import connect_ray, import_ray, run_sweep
+from ..sweep.dataset import SweepResult
+from ..sweep.runner import run_sweep
 from ..sweep.spec import load_sweep
-from ..sweep.store import SweepResult
 from .plans import Plan
 from .regret import cross_evaluate, regret_tables
 from .stochastic import StochasticResult, solve_stochastic, write_json
@@ -74,8 +75,7 @@ def run_robust(
     out = Path(out) if out is not None else Path("results") / sweep.name
     check_output_folder(out)  # before any solve: a wrong --out is found at once
     timings: dict[str, float] = {}
-    ray = import_ray(address)
-    started_here = connect_ray(address, workers)
+    started_here = connect(address, workers)  # one Ray for the sweep, the cross-evaluation and Benders
     try:
         t = time.perf_counter()
         run_sweep(sweep_file, out, address=address, workers=workers, time_limit=time_limit)
@@ -120,8 +120,7 @@ def run_robust(
                                               method=method, workers=workers, address=address)
             timings["stochastic_seconds"] = time.perf_counter() - t
     finally:
-        if started_here:
-            ray.shutdown()
+        disconnect(started_here)
     _write(run, sweep.name)
     return run
 

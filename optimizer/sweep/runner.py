@@ -1,45 +1,65 @@
-"""Running a sweep on Ray: long-lived solver actors, a bounded number of batches in flight, results
-consumed in completion order and written in batches, failed workers replaced and their cases retried.
+"""Running a sweep: the driver hands out ranges of case numbers to a pool of solver actors and counts their
+acknowledgements; the actors build their cases, solve them and write the results themselves where the
+sweep's results live (:mod:`.worker`, :mod:`.store`). No scenario and no result table passes through the
+driver, and it holds nothing per case: what is done is a list of merged ranges.
 
-Ray is imported here only, so a single solve never starts it. With no address (and no RAY_ADDRESS) an
-embedded local Ray is started with one CPU per worker and stopped at the end.
+Batches adapt: the first one per worker holds one case; then each holds about :data:`TARGET_BATCH_SECONDS`
+of work (from the measured time per case), at most :data:`MAX_BATCH` cases and at most a share of what is
+left, so the last batches still spread over every worker.
+
+A worker that dies mid-batch (its process or its node): if the batch's commit record exists (it committed,
+then died before answering) the batch is done; otherwise its cases are tried again one by one, and a case
+whose worker dies :data:`MAX_ATTEMPTS` times is recorded as ``error``. A worker silent for longer than
+(time limit + ``stall_grace``) seconds per case of its batch is stopped and treated the same way.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 import time
-from collections import deque
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..io import load_scenario
+from ..location import resolve
 from ..outpath import check_output_folder
+from ..ray_pool import ActorPool, ClusterError, cluster_cpus, connect, disconnect, import_ray
 from ..solver import SolveOptions, Status
-from .cases import Case
+from .dataset import tidy
+from .slices import case_slice, parameter_types
 from .spec import load_sweep
-from .store import SweepStore
-from .worker import CaseResult, CaseSolver, case_key, failed_result
+from .store import Ranges, done_ranges, folder_kind, open_folder, read_commit, sweep_identity
+from .store import StoreError as StoreError
+from .worker import CaseResult, CaseSolver, SweepContext, SweepWorker, case_key, failed_result, write_results
 
-LOOPBACK_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 DEFAULT_TIME_LIMIT = 120.0  # seconds per scenario unless the sweep file or --time-limit says otherwise
 MAX_ATTEMPTS = 3  # a case whose worker dies this many times is recorded as an error
 STALL_GRACE = 60.0  # seconds beyond the solver time limit before a silent worker is killed
-START_TIMEOUT = 60.0  # seconds a replacement worker may take to start before its slot is given up
-# fault injection for tests: a worker that reaches the case named in CRASH_CASE_ENV exits at once, like a
-# crash; one that reaches the case named in STALL_CASE_ENV stops answering, like a hung solver
-CRASH_CASE_ENV = "OPTIMIZER_FAULT_CRASH_CASE"
-STALL_CASE_ENV = "OPTIMIZER_FAULT_STALL_CASE"
-FAULT_ENVS = (CRASH_CASE_ENV, STALL_CASE_ENV)
+TARGET_BATCH_SECONDS = 2.0
+MAX_BATCH = 500
+MAX_WORKERS_PER_CPU = 4  # an embedded Ray: at most this many workers per core of this machine
+MAX_WORKERS = 100_000
+
+
+@dataclass
+class SweepProgress:
+    """What the driver knows while it runs (given to ``on_progress``)."""
+
+    total: int
+    skipped: int
+    counts: Counter = field(default_factory=Counter)
+
+    @property
+    def done(self) -> int:
+        return self.skipped + sum(self.counts.values())
 
 
 @dataclass
 class SweepRun:
     """The outcome of :func:`run_sweep`."""
 
-    out: Path
+    out: Path | str
     total: int
     skipped: int  # already complete before this run
     solved: int
@@ -51,70 +71,60 @@ class SweepRun:
     extra: dict = field(default_factory=dict)
 
 
-class _SolverActor:
-    """Body of the Ray actor: one CaseSolver, kept for the whole sweep."""
+class BatchSizer:
+    """How many cases the next batch gets (see the module docstring)."""
 
-    def __init__(self, base, options: dict, source: str, rebuild: bool = False):
-        self.solver = CaseSolver(base, SolveOptions(**options), source, rebuild=rebuild)
+    def __init__(self, workers: int, fixed: int | None = None):
+        self.workers = workers
+        self.fixed = fixed
+        self.per_case: float | None = None
 
-    def pid(self) -> int:
-        return os.getpid()
+    def observe(self, cases: int, seconds: float) -> None:
+        if cases > 0 and seconds > 0:
+            rate = seconds / cases
+            self.per_case = rate if self.per_case is None else 0.7 * self.per_case + 0.3 * rate
 
-    def solve_batch(self, items: list[tuple[str, Case]]) -> list[CaseResult]:
-        crash = os.environ.get(CRASH_CASE_ENV)
-        if crash and any(case.name == crash for _, case in items):
-            os._exit(70)
-        stall = os.environ.get(STALL_CASE_ENV)
-        if stall and any(case.name == stall for _, case in items):
-            while True:  # never returns: the driver's stall backstop must stop this worker
-                time.sleep(3600)
-        return [self.solver.solve(key, case) for key, case in items]
-
-    def stats(self) -> dict:
-        return {"solved": self.solver.solved, "rebuilds": self.solver.rebuilds}
-
-
-def _is_loopback(address: str) -> bool:
-    host = address.split("://")[-1].rsplit(":", 1)[0].strip("[]")
-    return host in ("127.0.0.1", "localhost", "::1")
+    def size(self, remaining: int) -> int:
+        if self.fixed:
+            return self.fixed
+        if self.per_case is None:
+            return 1
+        size = int(TARGET_BATCH_SECONDS / max(self.per_case, 1e-6))
+        return max(1, min(size, MAX_BATCH, remaining // (2 * self.workers) or 1))
 
 
-def import_ray(address: str | None = None):
-    """Import Ray, first keeping an embedded Ray (or a cluster on this machine's loopback) on 127.0.0.1:
-    otherwise Ray rewrites loopback to the outward IP and listens on every interface. Ray reads this
-    switch (its single-machine mode, the default on macOS and Windows) at import."""
-    target = address or os.environ.get("RAY_ADDRESS")
-    if (not target or _is_loopback(target)) and "ray" not in sys.modules:
-        os.environ.setdefault(LOOPBACK_ONLY_ENV, "0")
-    import ray
-
-    return ray
-
-
-def connect_ray(address: str | None = None, workers: int | None = None) -> bool:
-    """Attach to the cluster at ``address`` (or ``RAY_ADDRESS``), or start an embedded Ray with one CPU
-    per worker; nothing when Ray is already up in this process. True when this call started it (the
-    caller then shuts it down)."""
-    ray = import_ray(address)
-    if ray.is_initialized():
-        return False
-    address = address or os.environ.get("RAY_ADDRESS")
-    if address:
-        ray.init(address=address, log_to_driver=False)
-    else:
-        ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
-    return True
+def batches(done: Ranges, total: int, sizer: BatchSizer) -> Iterator[tuple[int, int]]:
+    """Ranges of cases not yet done, in sweep order, each as long as the sizer says when it is pulled."""
+    remaining = total - done.count()
+    for start, stop in done.gaps(total):
+        at = start
+        while at < stop:
+            end = min(stop, at + sizer.size(remaining))
+            yield at, end
+            remaining -= end - at
+            at = end
 
 
-def _batches(items: Iterator[tuple[str, Case]], size: int) -> Iterator[list[tuple[str, Case]]]:
-    batch: list[tuple[str, Case]] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def sweep_options(sweep, time_limit: float | None) -> SolveOptions:
+    opts = {"time_limit": DEFAULT_TIME_LIMIT, "rel_gap": 1e-4, **dict(sweep.options)}
+    if time_limit is not None:
+        opts["time_limit"] = time_limit
+    return SolveOptions(time_limit=opts["time_limit"], rel_gap=opts["rel_gap"], threads=1, seed=0)
+
+
+def _check_workers(workers: int | None, address: str | None) -> None:
+    import os
+
+    if workers is None:
+        return
+    cpus = os.cpu_count() or 1
+    embedded = not (address or os.environ.get("RAY_ADDRESS"))
+    limit = MAX_WORKERS_PER_CPU * cpus if embedded else MAX_WORKERS
+    if workers > limit:
+        where = f"this machine has {cpus} CPUs" if embedded else "a cluster run"
+        raise ClusterError(f"--workers {workers} is more than {limit} ({where}; at most {MAX_WORKERS_PER_CPU} per CPU "
+                           "for a local run): give fewer, or attach to a cluster with --address"
+                           if embedded else f"--workers {workers} is more than {limit} ({where})")
 
 
 def run_sweep(
@@ -124,167 +134,140 @@ def run_sweep(
     address: str | None = None,
     workers: int | None = None,
     time_limit: float | None = None,
-    batch_size: int = 4,
-    flush_every: int = 50,
-    on_progress: Callable[[SweepStore, int, int], None] | None = None,
+    batch_size: int | None = None,
+    on_progress: Callable[[SweepProgress], None] | None = None,
     stall_grace: float = STALL_GRACE,
     rebuild: bool = False,
+    overwrite: bool = False,
+    repair: bool = False,
+    verbose: bool = False,
+    worker_class: type = SweepWorker,
 ) -> SweepRun:
-    """Solve every case of a sweep not yet complete in ``out``; see the module docstring.
-
-    A worker silent for longer than (time limit + ``stall_grace``) seconds per scenario of its batch is
-    killed and its cases retried, each recorded as ``error`` after :data:`MAX_ATTEMPTS` tries.
-    ``rebuild`` makes every worker build a fresh model for every case (the benchmark's baseline)."""
+    """Solve every case of a sweep not yet committed in ``out`` (a folder, shared path or URI); see the
+    module docstring. ``rebuild`` makes every worker build a fresh model for every case (the benchmark's
+    baseline); ``repair`` drops batches whose parts are missing or truncated (their cases are solved again);
+    ``worker_class`` is the actor's body (tests give a subclass that injects faults)."""
     t0 = time.perf_counter()
-    sweep = load_sweep(sweep_file)  # a bad or oversized sweep file is refused before Ray is even imported
-    ray = import_ray(address)
-    from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
-
-    base = load_scenario(sweep.base_path)
-    opts = {"time_limit": DEFAULT_TIME_LIMIT, "rel_gap": 1e-4, **dict(sweep.options)}
-    if time_limit is not None:
-        opts["time_limit"] = time_limit
-    options = SolveOptions(time_limit=opts["time_limit"], rel_gap=opts["rel_gap"], threads=1, seed=0)
-    out = Path(out) if out is not None else Path("results") / sweep.name
-    check_output_folder(out)  # before any solve: a wrong --out is found at once
-    meta = {"sweep": sweep.name, "file": str(sweep.path), "base": str(sweep.base_path), "options": options.as_dict(),
-            "parameters": list(sweep.parameter_names), "cases": sweep.count()}
+    _check_workers(workers, address)
+    sweep = load_sweep(sweep_file)
+    base = sweep.load_base()
+    options = sweep_options(sweep, time_limit)
+    loc = resolve(str(out) if out is not None else Path("results") / sweep.name)
+    if loc.local:
+        check_output_folder(loc.root)  # before any solve: a wrong --out is found at once
+    identity = sweep_identity(base.inputs_sha256, options.as_dict(),
+                              repr((sweep.include_base, sweep.grid, sweep.named, sweep.samples)))
     total = sweep.count()
-    skipped = 0
-
-    def todo() -> Iterator[tuple[str, Case]]:
-        nonlocal skipped
-        for case in sweep.cases():
-            key = case_key(base.inputs_sha256, case, options.as_dict())
-            if key in store.done:
-                skipped += 1
-                continue
-            yield key, case
-
-    started_here = connect_ray(address, workers)
-    # the results folder is created only once Ray has accepted this driver: a refused connection
-    # leaves nothing behind
-    store = SweepStore(out, meta, sweep.parameter_names, flush_every=flush_every)
-    n_workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-    actor_cls = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(_SolverActor)
-    faults = {k: os.environ[k] for k in FAULT_ENVS if os.environ.get(k)}
-    if faults:  # reach workers of a Ray started before the variables were set (tests on a shared Ray)
-        actor_cls = actor_cls.options(runtime_env={"env_vars": faults})
-    base_ref = ray.put(base)
-
-    def new_actor():
-        return actor_cls.remote(base_ref, {"time_limit": options.time_limit, "rel_gap": options.rel_gap,
-                                           "threads": 1, "seed": options.seed}, str(sweep.path), rebuild)
-
-    actors: list = [None] * n_workers
-    idle: deque[int] = deque()
-    starting: dict = {}  # ref of the actor's pid() call -> (slot, started_at): not given work until it answers
-    inflight: dict = {}  # ref -> (slot, items, submitted_at)
-    retry: deque[tuple[str, Case]] = deque()
-    attempts: dict[str, int] = {}
-    restarts = 0
-    fresh = _batches(todo(), batch_size)
-    exhausted = False
-    per_case = (options.time_limit or DEFAULT_TIME_LIMIT) + stall_grace
-
-    def start(slot: int) -> None:
-        actors[slot] = new_actor()
-        starting[actors[slot].pid.remote()] = (slot, time.monotonic())
-
-    def lose(slot: int, reason: str) -> None:
-        """The worker in ``slot`` is gone: retry its cases one by one (or record them as errors after
-        MAX_ATTEMPTS) and start a replacement, which gets work once it answers."""
-        nonlocal restarts
-        for ref, (s, items, _) in list(inflight.items()):
-            if s != slot:
-                continue
-            del inflight[ref]
-            for key, case in items:
-                attempts[key] = attempts.get(key, 0) + 1
-                if attempts[key] >= MAX_ATTEMPTS:
-                    store.add(failed_result(key, case, Status.ERROR, f"{reason} ({attempts[key]} attempts)"))
-                else:
-                    retry.append((key, case))
-        restarts += 1
-        start(slot)
-
-    for slot in range(n_workers):
-        start(slot)
+    meta = {"format": "sweep-2", "identity": identity, "sweep": sweep.name, "file": str(sweep.path),
+            "base": str(sweep.base_path), "options": options.as_dict(), "parameters": list(sweep.parameter_names),
+            "cases": total}
+    kind, old = folder_kind(loc)
+    same = kind == "sweep" and old is not None and old.get("identity") == identity
+    progress = SweepProgress(total, done_ranges(loc).count() if same else 0)
+    ray = import_ray(address)
+    # Ray first when there is work: a refused connection leaves nothing behind
+    cap = min(workers, max(1, total - progress.skipped)) if workers else None  # never more CPUs than cases
+    started = connect(address, cap, verbose=verbose) if progress.skipped < total or repair else False
+    lock = None
+    pool = None
+    stats: list[dict] = []
+    n_workers = 0
     try:
-        while True:
-            while idle and (retry or not exhausted):
-                if retry:
-                    items = [retry.popleft()]
+        lock = open_folder(loc, meta, overwrite=overwrite)
+        tidy(loc, repair=repair)
+        done = done_ranges(loc)
+        progress.skipped = done.count()
+        todo = total - progress.skipped
+        if todo and not ray.is_initialized():
+            started = connect(address, min(workers, todo) if workers else None, verbose=verbose)
+        n_workers = max(1, min(workers or cluster_cpus(ray), todo)) if todo else 0
+        types = parameter_types(sweep)
+        context = SweepContext(sweep, base, options.as_dict(), loc.uri if not loc.local else loc.root, types,
+                               rebuild)
+        sizer = BatchSizer(n_workers, batch_size)
+        attempts: Counter = Counter()
+        per_case = (options.time_limit or DEFAULT_TIME_LIMIT) + stall_grace
+
+        def on_result(batch: tuple[int, int], answer: dict) -> None:
+            done.add(*batch)
+            progress.counts.update(answer["counts"])
+            sizer.observe(batch[1] - batch[0], answer.get("seconds", 0.0))
+
+        def record_error(i: int, message: str) -> None:
+            (_, case), = case_slice(sweep, i, i + 1)
+            result = failed_result(case_key(base.inputs_sha256, case, options.as_dict()), case, Status.ERROR, message)
+            result.case_index = i
+            on_result((i, i + 1), write_results(loc, i, i + 1, [result], sweep.parameter_names, types))
+
+        def on_lost(batch: tuple[int, int], reason: str, died: bool) -> list[tuple[int, int]]:
+            start, stop = batch
+            record = read_commit(loc, start, stop)
+            if record is not None:  # it committed, then its answer was lost: done
+                on_result(batch, record)
+                return []
+            if not died:  # an exception escaped the worker's code: a result, not a retry
+                for i in range(start, stop):
+                    record_error(i, reason)
+                return []
+            retry = []
+            for i in range(start, stop):
+                attempts[i] += 1
+                if attempts[i] >= MAX_ATTEMPTS:
+                    record_error(i, f"{reason} ({attempts[i]} attempts)")
+                    del attempts[i]
                 else:
-                    items = next(fresh, None)
-                    if items is None:
-                        exhausted = True
-                        break
-                slot = idle.popleft()
-                inflight[actors[slot].solve_batch.remote(items)] = (slot, items, time.monotonic())
+                    retry.append((i, i + 1))
+            return retry
+
+        def on_tick() -> None:
+            lock.refresh()
             if on_progress:
-                on_progress(store, total, skipped)
-            work_left = bool(retry) or not exhausted
-            if not inflight and not work_left:
-                break
-            if not inflight and not starting and not idle:
-                raise RuntimeError("no Ray worker could be started: are there CPUs left in the cluster?")
-            ready, _ = ray.wait(list(inflight) + list(starting), num_returns=1, timeout=0.5)
-            for ref in ready:
-                if ref in starting:
-                    slot, _ = starting.pop(ref)
-                    try:
-                        ray.get(ref)
-                        idle.append(slot)
-                    except RayActorError:  # died while starting (its node went away): try again
-                        restarts += 1
-                        start(slot)
-                    continue
-                slot, items, _ = inflight.pop(ref)
-                try:
-                    for result in ray.get(ref):
-                        store.add(result)
-                    idle.append(slot)
-                except RayActorError:
-                    inflight[ref] = (slot, items, 0.0)
-                    lose(slot, "worker died")
-                except RayTaskError as exc:  # an exception escaped CaseSolver: record, keep the worker
-                    for key, case in items:
-                        store.add(failed_result(key, case, Status.ERROR, str(exc).splitlines()[-1]))
-                    idle.append(slot)
-            now = time.monotonic()
-            for ref, (slot, items, submitted) in list(inflight.items()):
-                if submitted and now - submitted > per_case * len(items):
-                    ray.kill(actors[slot], no_restart=True)
-                    try:
-                        ray.get(ref, timeout=5)
-                    except (RayActorError, GetTimeoutError, RayTaskError):
-                        pass
-                    if ref in inflight:
-                        lose(slot, f"worker stalled past {per_case:.0f} s per scenario and was stopped")
-            for ref, (slot, since) in list(starting.items()):
-                # a replacement that cannot be placed (the cluster lost its CPUs) is given up while other
-                # workers carry on; the sweep goes on with fewer workers
-                if now - since > START_TIMEOUT and (idle or inflight or len(starting) > 1):
-                    del starting[ref]
-                    ray.kill(actors[slot], no_restart=True)
-                    actors[slot] = None
+                on_progress(progress)
+
+        if todo:
+            pool = ActorPool(ray, worker_class, (ray.put(context),), n_workers)
+            pool.run(batches(done, total, sizer), "run_batch", on_result, on_lost,
+                     deadline=lambda b: per_case * (b[1] - b[0]), on_tick=on_tick)
+            stats = pool.gather("stats")
+            tidy(loc)
     finally:
-        store.flush()
-        if on_progress:
-            on_progress(store, total, skipped)
-        stats = []
-        for actor in (a for a in actors if a is not None):
-            try:
-                stats.append(ray.get(actor.stats.remote(), timeout=10))
-            except Exception:  # a dead or stalled actor has no stats to give
-                pass
-        store.compact()
-        if started_here:
-            ray.shutdown()
-    solved = sum(store.counts.values())
-    return SweepRun(out, total, skipped, solved, dict(store.counts), time.perf_counter() - t0, n_workers,
-                    rebuilds=sum(s["rebuilds"] for s in stats), worker_restarts=restarts)
+        if pool is not None:
+            pool.shutdown()
+        if lock is not None:
+            lock.release()
+        disconnect(started)
+    if on_progress:
+        on_progress(progress)
+    return SweepRun(Path(loc.root) if loc.local else loc.uri, total, progress.skipped, sum(progress.counts.values()),
+                    dict(progress.counts), time.perf_counter() - t0, n_workers,
+                    rebuilds=sum(s["rebuilds"] for s in stats),
+                    worker_restarts=pool.stats.restarts if pool is not None else 0)
+
+
+def solve_in_process(sweep_file: str | Path, out: str | Path, *, options: SolveOptions | None = None,
+                     batch_size: int = 8, overwrite: bool = False) -> Path | str:
+    """Every case of a sweep solved in this process by one :class:`SweepWorker` (no Ray), written to ``out``
+    exactly as a Ray run writes it."""
+    sweep = load_sweep(sweep_file)
+    base = sweep.load_base()
+    options = options or sweep_options(sweep, None)
+    loc = resolve(str(out))
+    identity = sweep_identity(base.inputs_sha256, options.as_dict(),
+                              repr((sweep.include_base, sweep.grid, sweep.named, sweep.samples)))
+    meta = {"format": "sweep-2", "identity": identity, "sweep": sweep.name, "file": str(sweep.path),
+            "base": str(sweep.base_path), "options": options.as_dict(), "parameters": list(sweep.parameter_names),
+            "cases": sweep.count()}
+    lock = open_folder(loc, meta, overwrite=overwrite)
+    try:
+        tidy(loc)
+        context = SweepContext(sweep, base, options.as_dict(), loc.uri if not loc.local else loc.root,
+                               parameter_types(sweep))
+        worker = SweepWorker(context)
+        for batch in batches(done_ranges(loc), sweep.count(), BatchSizer(1, batch_size)):
+            worker.run_batch(batch)
+    finally:
+        lock.release()
+    return Path(loc.root) if loc.local else loc.uri
 
 
 def solve_in_loop(sweep_file: str | Path, limit: int | None = None, rebuild: bool = True) -> list[CaseResult]:
@@ -292,8 +275,7 @@ def solve_in_loop(sweep_file: str | Path, limit: int | None = None, rebuild: boo
     rebuilding the model each time (``rebuild``) or reusing it like a worker does."""
     sweep = load_sweep(sweep_file)
     base = load_scenario(sweep.base_path)
-    opts = {"time_limit": DEFAULT_TIME_LIMIT, "rel_gap": 1e-4, **dict(sweep.options)}
-    options = SolveOptions(time_limit=opts["time_limit"], rel_gap=opts["rel_gap"], threads=1, seed=0)
+    options = sweep_options(sweep, None)
     solver = CaseSolver(base, options, str(sweep.path))
     results = []
     for i, case in enumerate(sweep.cases()):
@@ -301,5 +283,7 @@ def solve_in_loop(sweep_file: str | Path, limit: int | None = None, rebuild: boo
             break
         if rebuild:
             solver.key = None
-        results.append(solver.solve(case_key(base.inputs_sha256, case, options.as_dict()), case))
+        result = solver.solve(case_key(base.inputs_sha256, case, options.as_dict()), case)
+        result.case_index = i
+        results.append(result)
     return results

@@ -1,155 +1,320 @@
-"""Incremental, atomic, resumable storage of a sweep's results.
+"""A sweep's results folder: exactly-once batches written by the workers themselves, on any file system.
 
-Layout of a sweep folder::
+Layout (``DIR`` a folder, a shared path or an ``s3://`` / ``gs://`` URI)::
 
-    sweep.json                     what was swept (name, file, base, options, parameters)
-    parts/flows-000007.parquet     long tables of one batch of results ...
-    parts/summary-000007.parquet   ... and its summary rows, written LAST: a batch counts once this exists
-    summary.parquet, flows.parquet, builds.parquet, capacity.parquet, costs.parquet, unmet.parquet
-                                   the compacted tables (written at the end of a run, parts removed)
+    sweep.json                           the sweep's identity and description, written first (atomically)
+    _lock.json                           held by the one run writing DIR (refreshed while it runs)
+    summary.parquet/part-SSSSSSSSSSSS-EEEEEEEEEEEE-ATTEMPT.parquet   one batch's summary rows (cases S .. E-1)
+    flows.parquet/part-...parquet  builds.parquet/ ...  the batch's long tables, same part name
 
-Every file is written under a temporary name and renamed into place. A batch whose summary part is
-missing (the driver died while writing it) is an orphan: its other parts are deleted on the next open
-and its scenarios solved again. So a killed and resumed sweep ends with exactly the rows of an
-uninterrupted one, and batches keep the number of files small however many scenarios there are.
+Each ``TABLE.parquet`` is a folder of parts (a dataset, as Spark writes them): ``pd.read_parquet(
+"DIR/summary.parquet")`` reads it whole.
+    _commits/b-SSSSSSSSSSSS-EEEEEEEEEEEE.json               the batch's commit record, written LAST
+
+A batch counts once its commit record exists; the record names the attempt whose parts it commits. A
+part without a record (a worker killed mid-batch, a lost race) is never read and is deleted by the next
+run. The record's name depends only on the case range, so a batch sent again after a lost acknowledgement
+finds its record and is not solved again; two records whose ranges overlap (a resumed run cut its ranges
+differently) are read as one: each case counts once, from the first record (widest first) that covers it.
+What is done is the union of the ranges in the records' names: resuming lists ``_commits/`` and nothing else.
+
+A folder belongs to one sweep identity (the base scenario's inputs, the options and the definition of the
+cases): a run with another identity, or into a folder with files this program did not write, is refused
+unless told to overwrite (which removes only what a sweep writes).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import socket
+import time
+import uuid
+from bisect import bisect_right
 from collections import Counter
-from pathlib import Path
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from ..files import atomic_write
-from ..review import Review, ReviewData, sweep_review_data
-from .worker import LONG_TABLES, CaseResult, to_frames
+from ..location import Location
 
+FORMAT = "sweep-2"
+LONG_TABLES = ("flows", "builds", "capacity", "costs", "unmet")
 TABLES = ("summary", *LONG_TABLES)
-PART = re.compile(r"^(?P<table>[a-z]+)-(?P<n>\d{6})\.parquet$")
+COMMITS = "_commits"
+LOCK = "_lock.json"
+META = "sweep.json"
+COMMIT_NAME = re.compile(r"^b-(?P<start>\d{12})-(?P<stop>\d{12})\.json$")
+PART_NAME = re.compile(r"^part-(?P<start>\d{12})-(?P<stop>\d{12})-(?P<attempt>[0-9a-f]+)\.parquet$")
+# what a sweep (this version or the one before) writes at the top of its folder: --overwrite removes these only
+OWN_NAMES = {META, LOCK, COMMITS, "parts", "report.html", "robust", *(f"{t}.parquet" for t in TABLES)}
+SOLVE_ONLY = {"manifest.json", "kpis.parquet"}  # with the tables above, what `optimizer solve` writes
+LOCK_STALE = 120.0  # seconds without a heartbeat after which a lock on another machine is taken over
+HEARTBEAT = 20.0
 
 
-def _atomic_write(table: pa.Table, path: Path) -> None:
-    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+class StoreError(Exception):
+    """The results folder cannot be used as asked; the message says why and what to do (exit 2)."""
 
 
-def _arrow(frame: pd.DataFrame) -> pa.Table:
-    return pa.Table.from_pandas(frame, preserve_index=False)
+def table_dir(table: str) -> str:
+    return f"{table}.parquet"
 
 
-class SweepStore:
-    """The results folder of one sweep: which cases are done, and the writer of new batches."""
+def commit_name(start: int, stop: int) -> str:
+    return f"b-{start:012d}-{stop:012d}.json"
 
-    def __init__(self, out: Path, meta: dict, parameter_names: tuple[str, ...], flush_every: int = 50):
-        self.out = Path(out)
-        self.parts = self.out / "parts"
-        self.parts.mkdir(parents=True, exist_ok=True)
-        self.parameter_names = parameter_names
-        self.flush_every = flush_every
-        self.buffer: list[CaseResult] = []
-        self.counts: Counter[str] = Counter()
-        meta_file = self.out / "sweep.json"
-        meta_file.write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-        self._drop_orphans()
-        self.done: set[str] = set()
-        for path in self._summary_files():
-            self.done.update(pq.read_table(path, columns=["case_key"]).column("case_key").to_pylist())
-        numbers = [int(m["n"]) for p in self.parts.iterdir() if (m := PART.match(p.name))]
-        self.next_part = max(numbers, default=0) + 1
 
-    def _summary_files(self) -> list[Path]:
-        files = sorted(self.parts.glob("summary-*.parquet"))
-        compacted = self.out / "summary.parquet"
-        return ([compacted] if compacted.exists() else []) + files
+def part_name(start: int, stop: int, attempt: str) -> str:
+    return f"part-{start:012d}-{stop:012d}-{attempt}.parquet"
 
-    def _drop_orphans(self) -> None:
-        complete = {m["n"] for p in self.parts.iterdir() if (m := PART.match(p.name)) and m["table"] == "summary"}
-        for p in list(self.parts.iterdir()):
-            m = PART.match(p.name)
-            if p.name.startswith(".") or (m and m["n"] not in complete):
-                p.unlink()
 
-    def add(self, result: CaseResult) -> None:
-        self.buffer.append(result)
-        self.counts[result.status] += 1
-        self.done.add(result.case_key)
-        if len(self.buffer) >= self.flush_every:
-            self.flush()
+def sweep_identity(base_sha256: str, options: dict, definition: str) -> str:
+    """What makes two runs the same sweep: the base inputs, the solve options and the cases' definition."""
+    options = {k: float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for k, v in options.items()}
+    text = json.dumps([FORMAT, base_sha256, options, definition], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
-    def flush(self) -> None:
-        """Write the buffered results as one batch: long tables first, the summary part last."""
-        if not self.buffer:
+
+@dataclass
+class Ranges:
+    """Disjoint, sorted, merged half-open ranges of case numbers: what is done, in O(number of gaps)."""
+
+    starts: list[int] = field(default_factory=list)
+    stops: list[int] = field(default_factory=list)
+
+    def add(self, start: int, stop: int) -> None:
+        i = bisect_right(self.stops, start - 1)  # first range that ends at or after start
+        j = i
+        while j < len(self.starts) and self.starts[j] <= stop:
+            start, stop = min(start, self.starts[j]), max(stop, self.stops[j])
+            j += 1
+        self.starts[i:j] = [start]
+        self.stops[i:j] = [stop]
+
+    def covers(self, start: int, stop: int) -> bool:
+        i = bisect_right(self.starts, start) - 1
+        return i >= 0 and self.stops[i] >= stop
+
+    def count(self) -> int:
+        return sum(b - a for a, b in zip(self.starts, self.stops))
+
+    def gaps(self, total: int) -> Iterator[tuple[int, int]]:
+        at = 0
+        for a, b in zip(self.starts, self.stops):
+            if a > at:
+                yield at, min(a, total)
+            at = max(at, b)
+        if at < total:
+            yield at, total
+
+    def missing(self, start: int, stop: int) -> list[tuple[int, int]]:
+        """The parts of [start, stop) not covered."""
+        out, at = [], start
+        i = bisect_right(self.stops, start)
+        for a, b in zip(self.starts[i:], self.stops[i:]):
+            if a >= stop:
+                break
+            if a > at:
+                out.append((at, a))
+            at = max(at, b)
+        if at < stop:
+            out.append((at, stop))
+        return out
+
+
+def list_commits(loc: Location) -> list[tuple[int, int]]:
+    """The (start, stop) of every commit record, widest first among equal starts."""
+    found = [(int(m["start"]), int(m["stop"])) for n in loc.names(COMMITS) if (m := COMMIT_NAME.match(n))]
+    return sorted(found, key=lambda r: (r[0], -r[1]))
+
+
+def done_ranges(loc: Location) -> Ranges:
+    done = Ranges()
+    for start, stop in list_commits(loc):
+        done.add(start, stop)
+    return done
+
+
+def read_commit(loc: Location, start: int, stop: int) -> dict | None:
+    try:
+        return json.loads(loc.read_text(COMMITS, commit_name(start, stop)))
+    except (FileNotFoundError, OSError):
+        return None
+    except ValueError as exc:
+        raise StoreError(f"{loc.uri}/{COMMITS}/{commit_name(start, stop)} is not a readable commit record "
+                         f"({exc}): delete it and run the sweep again to solve cases {start}..{stop - 1} again") \
+            from None
+
+
+def write_batch(loc: Location, start: int, stop: int, frames: dict[str, pa.Table], counts: dict[str, int],
+                seconds: float = 0.0) -> dict:
+    """Write one batch (cases ``start`` .. ``stop - 1``): its parts under a fresh attempt name, then the commit
+    record. Returns the record (the acknowledgement the driver gets)."""
+    attempt = uuid.uuid4().hex[:12]
+    name = part_name(start, stop, attempt)
+    files, sizes = {}, {}
+    for table, data in frames.items():
+        if data.num_rows or table == "summary":
+            loc.write_parquet(data, table_dir(table), name)
+            files[table] = name
+            sizes[table] = loc.fs.get_file_info(loc.path(table_dir(table), name)).size
+    record = {"start": start, "stop": stop, "attempt": attempt, "files": files, "bytes": sizes,
+              "counts": dict(counts), "seconds": round(seconds, 4), "replaces": [],
+              "written": datetime.now(UTC).isoformat(timespec="seconds")}
+    loc.write_text(json.dumps(record), COMMITS, commit_name(start, stop))
+    return record
+
+
+def ack(record: dict) -> dict:
+    return {"start": record["start"], "stop": record["stop"], "counts": record.get("counts", {}),
+            "seconds": record.get("seconds", 0.0)}
+
+
+# ---------------------------------------------------------------------------------------------------
+# the folder as a whole: identity, ownership, lock
+
+
+def folder_kind(loc: Location) -> tuple[str, dict | None]:
+    """``empty``, ``sweep`` (this format; its meta), ``old-sweep``, ``solve`` or ``foreign``."""
+    names = [n for n in loc.names() if not n.startswith(".")]
+    if not names:
+        return "empty", None
+    if META in names:
+        try:
+            meta = json.loads(loc.read_text(META))
+        except ValueError:
+            return "foreign", None
+        return ("sweep" if meta.get("format") == FORMAT else "old-sweep"), meta
+    if "manifest.json" in names:
+        return "solve", None
+    return "foreign", None
+
+
+def foreign_names(loc: Location) -> list[str]:
+    return [n for n in loc.names() if n not in OWN_NAMES | SOLVE_ONLY and not n.startswith(".")]
+
+
+def remove_sweep(loc: Location) -> None:
+    """Remove what a sweep (or a solve) writes into ``loc``, and nothing else."""
+    for n in loc.names():
+        if n in OWN_NAMES | SOLVE_ONLY and n != LOCK:
+            if loc.is_file(n):
+                loc.delete(n)
+            else:
+                loc.delete_dir(n)
+
+
+class Lock:
+    """``_lock.json``: one writing run per folder. On a local file system it is created exclusively; on
+    an object store it is a lease (written, read back, refreshed every :data:`HEARTBEAT` s, stale after
+    :data:`LOCK_STALE` s without a refresh)."""
+
+    def __init__(self, loc: Location):
+        self.loc = loc
+        self.run = uuid.uuid4().hex
+        self.last = 0.0
+
+    def _body(self) -> str:
+        return json.dumps({"run": self.run, "pid": os.getpid(), "host": socket.gethostname(),
+                           "heartbeat": time.time()})
+
+    def _stale(self, held: dict) -> bool:
+        if held.get("host") == socket.gethostname():
+            try:
+                os.kill(int(held.get("pid", 0)), 0)
+                return False
+            except ProcessLookupError:
+                return True
+            except (PermissionError, ValueError):
+                return False
+        return time.time() - float(held.get("heartbeat", 0)) > LOCK_STALE
+
+    def _refuse(self, held: dict) -> None:
+        raise StoreError(f"another sweep (process {held.get('pid')} on {held.get('host')}) is writing "
+                         f"{self.loc.uri}: wait for it to end, or write elsewhere with --out (if that process is "
+                         f"gone, delete {self.loc.uri}/{LOCK})")
+
+    def acquire(self) -> None:
+        self.loc.mkdir()
+        path = self.loc.path(LOCK)
+        for _ in range(2):
+            if self.loc.local:
+                try:
+                    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                except FileExistsError:
+                    held = self._held()
+                    if held is None or self._stale(held):
+                        self.loc.delete(LOCK)
+                        continue
+                    self._refuse(held)
+                with os.fdopen(fd, "w") as f:
+                    f.write(self._body())
+                self.last = time.monotonic()
+                return
+            held = self._held()
+            if held is not None and not self._stale(held):
+                self._refuse(held)
+            self.loc.write_text(self._body(), LOCK)
+            time.sleep(0.5)  # a second writer racing us would have overwritten it by now
+            held = self._held()
+            if held is None or held.get("run") != self.run:
+                self._refuse(held or {})
+            self.last = time.monotonic()
             return
-        frames = to_frames(self.buffer, self.parameter_names)
-        n = f"{self.next_part:06d}"
-        for name in LONG_TABLES:
-            if len(frames[name]):
-                _atomic_write(_arrow(frames[name]), self.parts / f"{name}-{n}.parquet")
-        _atomic_write(_arrow(frames["summary"]), self.parts / f"summary-{n}.parquet")
-        self.next_part += 1
-        self.buffer.clear()
+        raise StoreError(f"could not take the lock {self.loc.uri}/{LOCK}")
 
-    def compact(self) -> None:
-        """Merge the compacted tables and all parts into one file per table, streaming part by part
-        (memory bounded by the largest part), then remove the parts."""
-        self.flush()
-        for name in TABLES:
-            files = ([self.out / f"{name}.parquet"] if (self.out / f"{name}.parquet").exists() else [])
-            files += sorted(self.parts.glob(f"{name}-*.parquet"))
-            if not files:
-                continue
-            schemas = [pq.read_schema(f) for f in files]
-            schema = pa.unify_schemas(schemas, promote_options="permissive")
-            target = self.out / f"{name}.parquet"
-            tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-            with pq.ParquetWriter(tmp, schema) as writer:
-                for f in files:
-                    table = pq.read_table(f)
-                    for field in schema:
-                        if field.name not in table.column_names:
-                            table = table.append_column(field.name, pa.nulls(len(table), field.type))
-                    writer.write_table(table.select(schema.names).cast(schema))
-            os.replace(tmp, target)
-        for f in self.parts.glob("*.parquet"):
-            f.unlink()
+    def _held(self) -> dict | None:
+        try:
+            return json.loads(self.loc.read_text(LOCK))
+        except (FileNotFoundError, OSError, ValueError):
+            return None
+
+    def refresh(self) -> None:
+        if not self.loc.local and time.monotonic() - self.last > HEARTBEAT:
+            self.loc.write_text(self._body(), LOCK)
+            self.last = time.monotonic()
+
+    def release(self) -> None:
+        held = self._held()
+        if held is not None and held.get("run") == self.run:
+            self.loc.delete(LOCK)
 
 
-class SweepResult(Review):
-    """A sweep read back: ``summary`` (one row per scenario) and the long tables with a scenario_id column;
-    the review analyses of :class:`~optimizer.review.Review` (``compare``, ``build_frequency``, ...)."""
+def open_folder(loc: Location, meta: dict, overwrite: bool = False) -> Lock:
+    """Claim ``loc`` for the sweep described by ``meta`` (with its ``identity``): refuse a folder of another
+    sweep or with foreign content unless ``overwrite``; take the lock; write ``sweep.json``. Returns the lock."""
+    kind, old = folder_kind(loc)
+    foreign = foreign_names(loc) if kind != "empty" else []
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+        raise StoreError(f"{loc.uri} holds files a sweep did not write ({shown}): give an empty or new folder with "
+                         "--out (nothing there is removed, even with --overwrite)")
+    same = kind == "sweep" and old is not None and old.get("identity") == meta["identity"]
+    if kind in ("sweep", "old-sweep", "solve") and not same and not overwrite:
+        what = {"solve": "the result of `optimizer solve`",
+                "old-sweep": "results of an earlier version of this program",
+                "sweep": f"results of another sweep ({old.get('sweep') if old else '?'}: its base scenario, options "
+                         "or cases differ)"}[kind]
+        raise StoreError(f"{loc.uri} holds {what}: write elsewhere with --out, or replace them with --overwrite")
+    lock = Lock(loc)
+    lock.acquire()
+    try:
+        if overwrite and not same:
+            remove_sweep(loc)
+        loc.write_text(json.dumps(meta, indent=2, default=str), META)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
 
-    def __init__(self, out: Path):
-        self.out = Path(out)
-        self.meta = json.loads((self.out / "sweep.json").read_text(encoding="utf-8"))
-        self.tables = {name: read_table(self.out, name) for name in TABLES}
 
-    summary = property(lambda self: self.tables["summary"])
-    flows = property(lambda self: self.tables["flows"])
-    builds = property(lambda self: self.tables["builds"])
-    capacity = property(lambda self: self.tables["capacity"])
-    costs = property(lambda self: self.tables["costs"])
-    unmet = property(lambda self: self.tables["unmet"])
-
-    def review_data(self) -> ReviewData:
-        return sweep_review_data(self.summary, self.tables, list(self.meta.get("parameters", [])))
-
-    def __repr__(self) -> str:
-        return f"SweepResult({self.meta.get('sweep')!r}, {len(self.summary)} scenarios, {self.out})"
-
-
-def read_table(out: Path, name: str) -> pd.DataFrame:
-    """One table of a sweep folder: the compacted file plus any parts not yet compacted."""
-    out = Path(out)
-    files = ([out / f"{name}.parquet"] if (out / f"{name}.parquet").exists() else [])
-    parts = out / "parts"
-    if parts.is_dir():
-        complete = {m["n"] for p in parts.iterdir() if (m := PART.match(p.name)) and m["table"] == "summary"}
-        files += [p for p in sorted(parts.glob(f"{name}-*.parquet")) if PART.match(p.name)["n"] in complete]
-    frames = [pd.read_parquet(f) for f in files]
-    frames = [f for f in frames if len(f.columns)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+def counts_of(records: list[dict]) -> Counter:
+    c: Counter = Counter()
+    for r in records:
+        c.update(r.get("counts", {}))
+    return c

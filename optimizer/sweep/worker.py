@@ -2,7 +2,10 @@
 built model when the structure allows (update the changed parameters, re-solve through the persistent
 HiGHS interface), rebuild otherwise, and return a small picklable result.
 
-A Ray actor (:mod:`.runner`) wraps one :class:`CaseSolver`; a plain loop can use it too.
+:class:`SweepWorker` is the body of a sweep's Ray actor: handed a range of case numbers, it builds those
+cases (:func:`.slices.case_slice`), solves each one through :meth:`CaseSolver.solve` (the one per-case
+boundary), writes the batch's parts and commit record where the sweep's results live (:mod:`.store`) and
+answers with a small acknowledgement. No result table goes back to the driver.
 """
 
 from __future__ import annotations
@@ -14,19 +17,27 @@ import time
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pyarrow as pa
 
 from ..errors import InputError
 from ..explain import explain_infeasible
+from ..location import resolve
 from ..model import build_model
 from ..model.params import param_groups, point_at, structure_key, update_params
 from ..results import extract_tables
 from ..scenario import Scenario
 from ..solver import SolveOptions, Status, new_solver, solve_model
 from .apply import apply_changes
-from .cases import Case, scenario_id
+from .cases import Case, Sweep, scenario_id
 from .push import NotPolynomial, ParameterPush, param_vector
+from .slices import case_slice
+from .store import LONG_TABLES, ack, read_commit, write_batch
 
-LONG_TABLES = ("flows", "builds", "capacity", "costs", "unmet")
+# the summary's KPI columns (results.extract_tables' kpis), present in every part even when no case of a
+# batch has a solution, so that every part of the summary has the same schema
+KPI_COLUMNS = ("total_cost_musd", "investment_cash_musd", "new_capacity_gwh", "openings", "expansion_steps",
+               "demand_gwh", "served_gwh", "unmet_gwh", "service_level", "avg_landed_usd_per_kwh", "co2_kt",
+               "avg_utilisation", "nominal_cost_musd", "lp_fixed_objective")
 
 
 def case_key(base_sha256: str, case: Case, options: dict) -> str:
@@ -57,6 +68,7 @@ class CaseResult:
     kpis: dict = field(default_factory=dict)
     tables: dict = field(default_factory=dict)
     worker_pid: int = 0
+    case_index: int = -1  # the case's number in the sweep
 
 
 def failed_result(key: str, case: Case, status: Status, message: str, wall: float = 0.0) -> CaseResult:
@@ -157,16 +169,24 @@ def _param_value(value: object) -> float | str | None:
     return json.dumps(value) if isinstance(value, (list, tuple, dict)) else str(value)
 
 
+SUMMARY_TYPES = {"case_index": pa.int64(), "scenario_id": pa.string(), "case_key": pa.string(), "case": pa.string(),
+                 "status": pa.string(), "objective": pa.float64(), "bound": pa.float64(), "gap": pa.float64(),
+                 "solve_seconds": pa.float64(), "wall_seconds": pa.float64(), "rebuilt": pa.bool_(),
+                 "message": pa.string(), "why_infeasible": pa.string()}
+
+
 def to_frames(results: list[CaseResult], parameter_names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-    """Summary rows and long tables (with a scenario_id and case_key column) of a batch of results."""
+    """Summary rows and long tables (with case_index, scenario_id and case_key columns) of a batch."""
     rows = []
     for r in results:
-        row = {"scenario_id": r.scenario_id, "case_key": r.case_key, "case": r.name}
+        row: dict[str, object] = {"case_index": r.case_index, "scenario_id": r.scenario_id, "case_key": r.case_key,
+                                  "case": r.name}
         # the ``case`` parameter of named cases is their name: the ``case`` column already holds it
         row.update({p: _param_value(r.params.get(p)) for p in parameter_names if p != "case"})
         row.update(status=r.status, objective=r.objective, bound=r.bound, gap=r.gap, solve_seconds=r.solve_seconds,
                    wall_seconds=r.wall_seconds, rebuilt=r.rebuilt, message=r.message,
                    why_infeasible=r.why_infeasible)
+        row.update({k: float("nan") for k in KPI_COLUMNS})
         row.update(r.kpis)
         rows.append(row)
     frames = {"summary": pd.DataFrame(rows)}
@@ -175,8 +195,92 @@ def to_frames(results: list[CaseResult], parameter_names: tuple[str, ...]) -> di
         for r in results:
             if name in r.tables and len(r.tables[name]):
                 t = r.tables[name].copy()
-                t.insert(0, "scenario_id", r.scenario_id)
-                t.insert(1, "case_key", r.case_key)
+                t.insert(0, "case_index", r.case_index)
+                t.insert(1, "scenario_id", r.scenario_id)
+                t.insert(2, "case_key", r.case_key)
                 parts.append(t)
         frames[name] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     return frames
+
+
+def to_arrow(results: list[CaseResult], parameter_names: tuple[str, ...], parameter_types: dict[str, str]
+             ) -> dict[str, pa.Table]:
+    """:func:`to_frames` as arrow tables whose summary schema is the same in every batch: fixed columns,
+    parameters typed by the sweep (``float`` or ``string``), every KPI a float."""
+    frames = to_frames(results, parameter_names)
+    summary = frames.pop("summary")
+    types = dict(SUMMARY_TYPES)
+    for p in parameter_names:
+        if p != "case":
+            types[p] = pa.float64() if parameter_types.get(p) == "float" else pa.string()
+            if types[p] == pa.string():
+                summary[p] = [None if v is None else str(v) for v in summary[p]]
+    types.update({k: pa.float64() for k in summary.columns if k not in types})
+    schema = pa.schema([(c, types[c]) for c in summary.columns])
+    tables = {"summary": pa.Table.from_pandas(summary, schema=schema, preserve_index=False)}
+    for name, frame in frames.items():
+        tables[name] = pa.Table.from_pandas(frame, preserve_index=False) if len(frame) else pa.table({})
+    return tables
+
+
+@dataclass(frozen=True)
+class SweepContext:
+    """What every worker of one sweep needs, sent once (through Ray's object store)."""
+
+    sweep: Sweep
+    base: Scenario
+    options: dict  # SolveOptions.as_dict() of every case
+    out: str  # the results location (folder, shared path or URI)
+    parameter_types: dict
+    rebuild: bool = False
+
+
+class SweepWorker:
+    """Body of a sweep's Ray actor (see the module docstring); a plain loop can drive it too."""
+
+    def __init__(self, context: SweepContext):
+        self.context = context
+        self.location = resolve(context.out)
+        self.solver = CaseSolver(context.base, SolveOptions(**context.options), str(context.sweep.path),
+                                 rebuild=context.rebuild)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def solve_case(self, index: int, case: Case) -> CaseResult:
+        """One case: the per-case boundary (resolution and solve live in :class:`CaseSolver`)."""
+        ctx = self.context
+        result = self.solver.solve(case_key(ctx.base.inputs_sha256, case, ctx.options), case)
+        result.case_index = index
+        return result
+
+    def run_batch(self, batch: tuple[int, int]) -> dict:
+        """Solve cases ``start`` .. ``stop - 1``, write them, commit; the acknowledgement. A batch whose
+        commit record exists already (its first attempt committed, then its answer was lost) is not
+        solved again."""
+        start, stop = batch
+        done = read_commit(self.location, start, stop)
+        if done is not None:
+            return ack(done)
+        t0 = time.perf_counter()
+        results = [self.solve_case(i, case) for i, case in case_slice(self.context.sweep, start, stop)]
+        return ack(self.write(start, stop, results, time.perf_counter() - t0))
+
+    def write(self, start: int, stop: int, results: list[CaseResult], seconds: float = 0.0) -> dict:
+        ctx = self.context
+        return write_results(self.location, start, stop, results, ctx.sweep.parameter_names, ctx.parameter_types,
+                             seconds)
+
+    def stats(self) -> dict:
+        return {"solved": self.solver.solved, "rebuilds": self.solver.rebuilds}
+
+
+def write_results(location, start: int, stop: int, results: list[CaseResult], parameter_names: tuple[str, ...],
+                  parameter_types: dict, seconds: float = 0.0) -> dict:
+    """Write and commit the results of cases ``start`` .. ``stop - 1`` (a worker's batch, or the error row
+    the driver records for a case whose workers kept dying); the commit record."""
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    tables = to_arrow(results, parameter_names, parameter_types)
+    return write_batch(location, start, stop, tables, counts, seconds)
