@@ -86,15 +86,13 @@ def solve(
 ) -> None:
     """Solve one scenario and write its result tables (parquet) and manifest.json."""
     try:
-        if log is not None:
-            check_output_file(log, "--log")
+        check_output_file(log, "--log")
         options = SolveOptions(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed,
                                extra=highs_log_options(verbose, log))
         loaded, overrides = override_scenario(load_scenario(scenario or default_scenario()), set_ or [])
         target = out_dir or Path("results") / loaded.name
         check_output_folder(target)  # before the solve: a wrong --out is found at once
-        if write_mps is not None:
-            check_output_file(write_mps, "--write-mps")
+        check_output_file(write_mps, "--write-mps")
     except InputError as exc:
         _fail_input(exc)
     try:  # before the solve: a sweep's folder, or one with foreign files, is refused at once

@@ -42,7 +42,7 @@ def sweep_file(tmp_path: Path, base: Path, body: str) -> Path:
 def no_ray(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("Ray started for a sweep that should have been refused")
-    monkeypatch.setattr("optimizer.sweep.runner.connect_ray", refuse)
+    monkeypatch.setattr("optimizer.sweep.runner.connect", refuse)
 
 
 def test_a_1e20_case_grid_is_refused_without_building_a_case(base, tmp_path, no_ray):
