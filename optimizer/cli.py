@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from .api import PACKAGED_BASE, default_scenario
 from .api import solve as solve_scenario
 from .audit import audit_result
 from .audit_sweep import audit_sweep, resolve_source
+from .cli_print import err, number, out, print_summary, print_warnings
 from .errors import InputError
 from .export import export_results
 from .folders import FolderError, claim_solve_folder
@@ -35,13 +34,11 @@ from .solver import SolveOptions
 from .sweep.compaction import compact as compact_sweep
 from .sweep.runner import run_sweep
 from .sweep.store import StoreError
-from .unserved import unserved_sentence
 
 EXIT_OK, EXIT_INPUT, EXIT_NO_SOLUTION = 0, 2, 3
 SOLVE_TIME_LIMIT = 600.0
 """Default time limit of a single solve (s): the base case takes well under a second; a scenario that runs
 longer stops with its best plan as status ``feasible`` and its gap (docs/results.md)."""
-CONFLICT_SHOWN = 12  # rows of an IIS printed; the manifest keeps them all
 
 app = typer.Typer(
     name="optimizer",
@@ -51,8 +48,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help texts are plain: "[default: ...]" must not be read as markup
 )
-out = Console()
-err = Console(stderr=True)
 
 
 def _fail_input(exc: InputError) -> None:
@@ -91,15 +86,13 @@ def solve(
 ) -> None:
     """Solve one scenario and write its result tables (parquet) and manifest.json."""
     try:
-        if log is not None:
-            check_output_file(log, "--log")
+        check_output_file(log, "--log")
         options = SolveOptions(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed,
                                extra=highs_log_options(verbose, log))
         loaded, overrides = override_scenario(load_scenario(scenario or default_scenario()), set_ or [])
         target = out_dir or Path("results") / loaded.name
         check_output_folder(target)  # before the solve: a wrong --out is found at once
-        if write_mps is not None:
-            check_output_file(write_mps, "--write-mps")
+        check_output_file(write_mps, "--write-mps")
     except InputError as exc:
         _fail_input(exc)
     try:  # before the solve: a sweep's folder, or one with foreign files, is refused at once
@@ -111,14 +104,14 @@ def solve(
         err.print(f"error: {clash}: give another --out, or --overwrite to replace them", markup=False,
                   highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INPUT)
-    _print_warnings(loaded)
+    print_warnings(loaded)
     result = solve_scenario(loaded, options, mps_path=write_mps)
     result.manifest["overrides"] = overrides
     target = result.write(target)
     if as_json:
         sys.stdout.write(json.dumps(result.manifest, indent=2, default=str) + "\n")
     else:
-        _print_summary(result, target)
+        print_summary(result, target)
     raise typer.Exit(EXIT_OK if result.status.has_solution else EXIT_NO_SOLUTION)
 
 
@@ -233,7 +226,7 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario folder or .
     out.print(f"[green]valid[/]: {loaded.name} ({loaded.origin}): {len(d.plants)} cell plants, "
               f"{len(d.assemblies)} assembly plants, {len(d.models)} models, years {d.years[0]}-{d.years[-1]}, "
               f"{len(d.arcs)} supply arcs")
-    _print_warnings(loaded)
+    print_warnings(loaded)
 
 
 @app.command()
@@ -255,7 +248,7 @@ def export(
         loaded = load_scenario(source)
     except InputError as exc:
         _fail_input(exc)
-    _print_warnings(loaded)
+    print_warnings(loaded)
     out.print(f"wrote {write_scenario(loaded, target)}", highlight=False)
 
 
@@ -344,6 +337,7 @@ def robust(
 ) -> None:
     """One build plan for many futures: the regret matrix of a sweep's plans and a two-stage stochastic plan."""
     try:
+        SolveOptions(time_limit=ef_time_limit, threads=threads)  # range-checked before the sweep runs
         run = run_robust(sweep_file, out_dir, address=address, workers=workers, time_limit=time_limit, regret=regret,
                          stochastic=stochastic, decision_year=decision_year, cvar_weight=cvar_weight,
                          cvar_alpha=cvar_alpha, ef_time_limit=ef_time_limit, ef_threads=threads, method=method,
@@ -363,7 +357,7 @@ def robust(
         for r in ranked.itertuples():
             pick = ", ".join(name for name, flag in (("least max regret", r.least_max_regret),
                                                      ("least expected cost", r.least_expected_cost)) if flag)
-            table.add_row(r.plan, _number(r.expected_cost_musd), _number(r.max_regret_musd), str(r.optimal_in),
+            table.add_row(r.plan, number(r.expected_cost_musd), number(r.max_regret_musd), str(r.optimal_in),
                           str(r.worst_scenario), pick)
         out.print(table)
         for r in ranked.itertuples():
@@ -372,7 +366,7 @@ def robust(
         st = run.stochastic
         f = st.figures
         out.print(f"stochastic plan ({st.status.value}): {st.plan.label()}")
-        out.print("  " + "  ".join(f"{k} {_number(v)}" for k in ("RP", "EEV", "VSS", "WS", "EVPI")
+        out.print("  " + "  ".join(f"{k} {number(v)}" for k in ("RP", "EEV", "VSS", "WS", "EVPI")
                                    if (v := f.get(k)) is not None))
     out.print(f"results: {run.out / 'robust'}")
     solved = run.stochastic is None or run.stochastic.status.has_solution
@@ -414,82 +408,6 @@ def highs_log_options(verbose: bool, log: Path | None) -> dict[str, object]:
     if log is not None:
         opts["log_file"] = str(log)
     return opts
-
-
-def _print_warnings(scenario) -> None:
-    """Likely mistakes in a valid scenario, on stderr (so `--json` output stays clean); they never fail."""
-    found = scenario.warnings
-    if found:
-        err.print(f"{len(found)} warning{'s' if len(found) != 1 else ''} (legal values that look like mistakes):",
-                  style="yellow")
-        for w in found:
-            err.print(f"  - {w}", markup=False, highlight=False, soft_wrap=True)
-
-
-def _print_summary(result: SolveResult, target: Path) -> None:
-    m = result.manifest
-    colour = "green" if result.status.has_solution else "red"
-    head = f"[bold]{result.scenario}[/]: [{colour}]{result.status.value}[/]"
-    if result.objective is not None:
-        head += f"  total cost {result.objective:,.1f} $M (discounted)  gap {100 * (result.gap or 0):.3f} %"
-    head += f"  HiGHS {m['solve_seconds']:.2f} s, wall {m['wall_seconds']:.2f} s"
-    out.print(head)
-    if not result.status.has_solution:
-        _print_why_infeasible(m.get("why_infeasible"), m.get("lp_conflict"))
-        out.print(f"results (status only): {target}")
-        return
-
-    builds = Table("plant", "kind", "start", "count", "GWh", "online", "cash $M", title="Build plan")
-    for b in result.builds.sort_values(["start_year", "plant"]).itertuples(index=False):
-        builds.add_row(b.plant, b.kind, str(b.start_year), str(b.count), f"{b.gwh:,.1f}", str(b.online_year),
-                       f"{b.cash_musd:,.0f}")
-    if not len(result.builds):
-        builds.add_row("(no new capacity)", "", "", "", "", "", "")
-    out.print(builds)
-
-    flows = result.flows
-    if len(flows):
-        last = int(flows["year"].max())
-        first = int(flows["year"].min())
-        for year in sorted({first, last}):
-            matrix = flows[flows["year"] == year].pivot_table(index="plant", columns="assembly", values="gwh",
-                                                              aggfunc="sum", fill_value=0.0)
-            grid = Table("plant \\ assembly", *matrix.columns, title=f"Sourcing {year} (GWh)")
-            for plant, row in matrix.iterrows():
-                grid.add_row(plant, *(f"{v:,.2f}" if v > 0 else "." for v in row))
-            out.print(grid)
-
-    if m.get("unserved"):
-        out.print(f"[bold yellow]Unserved demand:[/] {escape(unserved_sentence(m['unserved']))}", soft_wrap=True)
-    kpis = Table("KPI", "value", "unit", title="KPIs")
-    for k in result.kpis.itertuples(index=False):
-        kpis.add_row(k.kpi, _number(k.value), k.unit)
-    out.print(kpis)
-    out.print(f"results: {target}")
-
-
-def _print_why_infeasible(lines: list[str] | None, conflict: list[str] | None) -> None:
-    """The elastic re-solve's relaxations and the LP relaxation's conflict (see optimizer/explain.py)."""
-    if lines:
-        out.print("Feasible only with these relaxations:", style="bold")
-        for line in lines:
-            out.print(f"  - {line}", markup=False, highlight=False)
-    if conflict == []:
-        out.print("The LP relaxation is feasible: only whole openings and expansion steps make it infeasible.")
-    elif conflict:
-        shown = ", ".join(conflict[:CONFLICT_SHOWN])
-        more = f" ... and {len(conflict) - CONFLICT_SHOWN} more (all in manifest.json, lp_conflict)" \
-            if len(conflict) > CONFLICT_SHOWN else ""
-        out.print(f"Conflicting rows of the LP relaxation (HiGHS IIS): {shown}{more}", markup=False,
-                  highlight=False, soft_wrap=True)
-
-
-def _number(value: float) -> str:
-    if value != value:  # NaN
-        return "-"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:,.4g}"
 
 
 def main() -> None:

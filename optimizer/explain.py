@@ -161,6 +161,9 @@ def _add_slack(m: pyo.ConcreteModel, hard_demand: bool) -> list[tuple[str, tuple
         # the slack widens the bound that is there (both ends of an equality, i.e. a shortfall)
         if row.body.polynomial_degree() == 0 and family == "min_offtake":
             row.set_value((m.par.min_offtake[index], s, None))  # no flow can reach the plant: all of M is short
+        elif row.body.polynomial_degree() == 0 and family == "demand_balance":
+            demand = m.par.demand[index]
+            row.set_value((demand, s, demand))  # no lane can serve it: all of D is short
         elif row.upper is not None and row.lower is None:
             row.set_value((None, row.body - s, row.upper))
         else:

@@ -26,8 +26,11 @@ def check_output_folder(path: str | Path, option: str = "--out") -> None:
         raise InputError([Problem(str(path), None, None, "output", f"{option}: {problem}")])
 
 
-def check_output_file(path: str | Path, option: str) -> None:
-    """Raise :class:`InputError` unless a file can be written at ``path`` (an existing file is replaced)."""
+def check_output_file(path: str | Path | None, option: str) -> None:
+    """Raise :class:`InputError` unless a file can be written at ``path`` (an existing file is replaced);
+    nothing to check when ``path`` is None (the option was not given)."""
+    if path is None:
+        return
     path = Path(path)
     try:
         if path.is_dir():

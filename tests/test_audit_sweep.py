@@ -7,9 +7,11 @@ import json
 import shutil
 
 import pandas as pd
+import pytest
 from test_cli import run
 
 
+@pytest.mark.slow
 def test_audit_of_a_sweep_audits_every_scenario(smoke_sweep_dir):
     proc = run("audit", str(smoke_sweep_dir))
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -20,6 +22,7 @@ def test_audit_of_a_sweep_audits_every_scenario(smoke_sweep_dir):
         assert case[:12] in proc.stdout
 
 
+@pytest.mark.slow
 def test_audit_of_a_sweep_finds_a_tampered_case(smoke_sweep_dir, tmp_path):
     """One flow of one case pushed far past its plant's capacity: exit 1, the case and family named."""
     copy = tmp_path / "smoke"
@@ -38,6 +41,7 @@ def test_audit_of_a_sweep_finds_a_tampered_case(smoke_sweep_dir, tmp_path):
     assert "violated: ibaraki_slips_2y: plant_capacity" in proc.stdout
 
 
+@pytest.mark.slow
 def test_audit_of_a_sweep_without_its_sweep_file_exits_2(smoke_sweep_dir, tmp_path):
     copy = tmp_path / "smoke"
     shutil.copytree(smoke_sweep_dir, copy)

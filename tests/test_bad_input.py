@@ -418,6 +418,7 @@ REAL = ["misspelled-column", "nan", "duplicate-plant", "lane-to-unknown-plant", 
 BY_ID = {p.id: p for p in SCENARIO_CASES + WORKBOOK_CASES + SWEEP_CASES}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case_id", REAL)
 def test_real_cli_process(case_id, good_folder, good_book, tmp_path):
     """The same checks through ``python -m optimizer`` as a user runs it."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import openpyxl
 import pandas as pd
+import pytest
 from pandas.testing import assert_frame_equal
 from test_cli import BASE, run
 from tiny import TinyCase
@@ -73,6 +74,7 @@ def test_result_csv_folder_matches_the_parquet_tables(tmp_path):
     assert about.loc[(about["table"] == "flows") & (about["column"] == "cost_musd"), "unit"].item() == "$M"
 
 
+@pytest.mark.slow
 def test_sweep_workbook_matches_the_summary(smoke_sweep_dir, tmp_path):
     book = tmp_path / "sweep.xlsx"
     proc = run("export", str(smoke_sweep_dir), str(book))
@@ -82,6 +84,7 @@ def test_sweep_workbook_matches_the_summary(smoke_sweep_dir, tmp_path):
         same(sheets[name], pd.read_parquet(smoke_sweep_dir / f"{name}.parquet"))
 
 
+@pytest.mark.slow
 def test_scenario_workbook_sources_beside_values_notes_sheet_ignored_and_formula_text(tmp_path):
     book = tmp_path / "base.xlsx"
     assert run("export", str(BASE), str(book)).returncode == 0

@@ -16,6 +16,10 @@ import optimizer
 from optimizer import InputError, Status
 from optimizer.audit import audit_result
 from optimizer.robust import Plan, solve_stochastic
+from optimizer.sweep.apply import apply_changes
+from optimizer.sweep.changes import SettingChange
+from optimizer.sweep.spec import Case
+from optimizer.sweep.worker import CaseSolver
 
 try:
     from tiny import TinyCase, solve_tiny, vehicles_for
@@ -353,3 +357,15 @@ def test_benders_on_ray_closes_like_the_extensive_form():
     bd = solve_stochastic(futures, options=exact, optima=known, method="benders", workers=2)
     assert ef.plan == bd.plan == Plan(((("P2", "closure", 2026), 1),))
     assert ef.figures["RP"] == approx(0.5 * (1535 + 1232)) and bd.figures["RP"] == pytest.approx(ef.figures["RP"])
+
+
+def test_a_sweep_case_that_makes_unservable_demand_hard_is_infeasible_and_explained():
+    # Soft, the L demand nobody can serve goes unserved (905, above). A case setting demand hard cannot
+    # serve it at all: infeasible, and the explanation names the 2 GWh of L at A1 that no lane can bring.
+    base = _lfp_nobody_makes("soft").scenario()
+    hard = [SettingChange("demand", "set", "hard")]
+    result = optimizer.solve(apply_changes(base, hard))
+    assert result.status == Status.INFEASIBLE
+    assert result.why_infeasible == ["A1 2026: 2.0 GWh short for L demand (no lane brings its cells to A1)"]
+    got = CaseSolver(base, optimizer.SolveOptions(threads=1)).solve("0", Case("hard", (), tuple(hard)))
+    assert got.status == "infeasible", got.message

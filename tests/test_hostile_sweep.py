@@ -42,7 +42,7 @@ def sweep_file(tmp_path: Path, base: Path, body: str) -> Path:
 def no_ray(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("Ray started for a sweep that should have been refused")
-    monkeypatch.setattr("optimizer.sweep.runner.connect_ray", refuse)
+    monkeypatch.setattr("optimizer.sweep.runner.connect", refuse)
 
 
 def test_a_1e20_case_grid_is_refused_without_building_a_case(base, tmp_path, no_ray):
@@ -147,3 +147,12 @@ def test_overflowing_sweep_values_and_options_are_refused_with_their_key(base, t
     assert message in info.value.render()
     result = CliRunner().invoke(app, ["sweep", str(path), "--out", str(tmp_path / "out")])
     assert_refused(result.exit_code, result.stderr, f"column {column}: [{rule}]")
+
+
+def test_robust_refuses_out_of_range_threads_before_the_sweep(base, tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the robust run started")
+    monkeypatch.setattr("optimizer.cli.run_robust", refuse)
+    path = sweep_file(tmp_path, base, f"axes:\n  t:\n    values: [0.1]\n    change: {TARIFF}\n")
+    result = CliRunner().invoke(app, ["robust", str(path), "--out", str(tmp_path / "out"), "--threads", "100000"])
+    assert_refused(result.exit_code, result.stderr, "solver options, column threads: [range]")

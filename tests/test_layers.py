@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("optimizer.robust", "optimizer.audit_sweep", "optimizer.folders"),
     ("optimizer.api",),
     ("optimizer.report", "optimizer.report_parts", "optimizer.export"),
-    ("optimizer.cli", "optimizer.__main__"),
+    ("optimizer.cli", "optimizer.cli_print", "optimizer.__main__"),
 ]
 MAX_LINES = 500
 

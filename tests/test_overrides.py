@@ -25,6 +25,7 @@ def manifest(folder):
     return json.loads((folder / "manifest.json").read_text())
 
 
+@pytest.mark.slow
 def test_overrides_change_the_solve_name_and_id(tmp_path):
     folder = tiny_folder(tmp_path)
     proc = run("solve", str(folder), "--threads", "1", "--set", "demand=soft",
@@ -65,6 +66,7 @@ def test_bad_overrides_exit_2_naming_each(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.slow
 def test_a_solve_does_not_overwrite_another_scenario_of_the_same_name(tmp_path):
     first = tiny_folder(tmp_path / "a")
     second = tiny_folder(tmp_path / "b", demand="soft", unserved_penalty_usd_per_kwh=50)  # also named tiny
@@ -80,6 +82,7 @@ def test_a_solve_does_not_overwrite_another_scenario_of_the_same_name(tmp_path):
     assert manifest(out)["objective"] == pytest.approx(250)
 
 
+@pytest.mark.slow
 def test_an_optimal_solve_that_leaves_demand_unserved_says_so(tmp_path):
     """Soft demand at a $50/kWh penalty under $101/kWh cells: all 5 GWh (100,000 vehicles of 50 kWh) go
     unserved, at 5 GWh x $50/kWh = $250M (discount rate 0, so nominal = discounted)."""

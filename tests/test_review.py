@@ -142,6 +142,7 @@ def test_distributions_are_the_percentiles_of_the_objectives(grid):
         grid.distributions((50,))
 
 
+@pytest.mark.slow
 def test_build_frequency_of_the_smoke_sweep_counted_from_builds_parquet(smoke_sweep_dir):
     sweep = optimizer.load_results(smoke_sweep_dir)
     summary = pd.read_parquet(smoke_sweep_dir / "summary.parquet")

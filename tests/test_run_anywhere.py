@@ -8,9 +8,11 @@ import subprocess
 import sys
 from importlib import metadata
 
+import pytest
 from test_cli import BASE, run
 
 
+@pytest.mark.slow
 def test_solve_outside_the_repository_uses_the_packaged_base_case(tmp_path):
     """`cd /tmp && optimizer solve`: no scenarios/base here, so the packaged copy is solved; the
     audit, run from yet another folder, finds the source the manifest records."""
@@ -25,6 +27,7 @@ def test_solve_outside_the_repository_uses_the_packaged_base_case(tmp_path):
     assert "objective" in audit.stdout
 
 
+@pytest.mark.slow
 def test_init_copies_the_base_case_and_refuses_a_used_folder(tmp_path):
     target = tmp_path / "mine"
     proc = run("init", str(target), cwd=tmp_path)

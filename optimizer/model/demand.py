@@ -10,14 +10,19 @@ from .context import SourcingModel
 def define_demand_balance(m: SourcingModel) -> None:
     """``demand_balance[a,v,t]``: sum_p x[p,a,v,t] + u[a,v,t] = D[a,v,t]  for (a,v,t) with D > 0.
 
-    D = vehicles x pack kWh x 1e-6 GWh. With hard demand u is absent. Dual: marginal cost of cells
-    for model v at assembly plant a in year t ($/kWh, discounted).
+    D = vehicles x pack kWh x 1e-6 GWh. With hard demand u is absent; a hard demand that no lane can
+    serve (validation refuses it, but a sweep case may turn soft demand hard) makes the row
+    ``Constraint.Infeasible`` and the scenario infeasible, explained as that demand short. Dual: marginal
+    cost of cells for model v at assembly plant a in year t ($/kWh, discounted).
     """
     d, ix = m.d, m.ix
     soft = hasattr(m, "unserved")
 
     def rule(_m, a, v, t):
-        served = sum(m.flow[f] for f in ix.by_demand.get((a, v, t), ()))
+        flows = ix.by_demand.get((a, v, t), ())
+        if not flows and not soft:
+            return pyo.Constraint.Infeasible
+        served = sum(m.flow[f] for f in flows)
         return served + (m.unserved[a, v, t] if soft else 0) == m.par.demand[a, v, t]
 
     m.demand_balance = pyo.Constraint(list(d.demand_gwh), rule=rule)
