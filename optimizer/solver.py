@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import highspy
+import numpy as np
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
@@ -235,28 +236,46 @@ def _solve_constant(m: pyo.ConcreteModel) -> SolveOutcome:
 
 def fixed_lp_duals(m: pyo.ConcreteModel, solver: Highs, options: SolveOptions) -> tuple[float | None, dict]:
     """Fix the integer decisions at their incumbent values, relax them to reals, re-solve the LP and
-    return (its objective, duals by constraint). Restores the model afterwards.
+    return (its objective, duals by constraint).
 
-    The LP's duals price capacity, demand and rules given the build plan (the MILP has none).
+    Done in place on the HiGHS instance that solved the MILP: the integer columns' integrality is cleared
+    and their bounds set to l = u = round(incumbent); after the LP run the bounds and integrality are put
+    back, so the model HiGHS holds is the MILP again. Pyomo's model is not touched (no second pass over it).
+    The LP's duals (HiGHS's row duals) price capacity, demand and rules given the build plan (the MILP has none).
     """
-    saved = []
+    highs = solver._solver_model
+    if highs is None:
+        return None, {}
+    col_of = solver._pyomo_var_to_solver_var_map
+    cols, values = [], []
     for var in integer_vars(m):
         for v in var.values():
-            saved.append((v, v.domain, v.fixed))
-            v.fix(round(v.value or 0.0))
-            v.domain = pyo.Reals
+            index = col_of.get(id(v))
+            if index is not None:
+                cols.append(index)
+                values.append(float(round(v.value or 0.0)))
+    idx = np.asarray(cols, dtype=np.int32)
+    n = len(idx)
+    fixed = np.asarray(values, dtype=np.float64)
+    if n:
+        lp = highs.getLp()
+        lower = np.array(lp.col_lower_, dtype=np.float64)[idx]
+        upper = np.array(lp.col_upper_, dtype=np.float64)[idx]
+        integrality = np.array(lp.integrality_, dtype=np.uint8)[idx]
+        highs.changeColsIntegrality(n, idx, np.full(n, highspy.HighsVarType.kContinuous.value, dtype=np.uint8))
+        highs.changeColsBounds(n, idx, fixed, fixed)
     try:
-        res = solver.solve(m, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-                           solver_options=options.highs_options())
-        if res.termination_condition != TerminationCondition.convergenceCriteriaSatisfied:
+        highs.clearSolver()  # solve the LP from scratch, as a fresh load would (the duals are not unique)
+        highs.run()
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None, {}
-        duals = res.solution_loader.get_duals()
-        return float(res.incumbent_objective), duals
+        row_dual = highs.getSolution().row_dual
+        duals = {con: row_dual[i] for con, i in solver._pyomo_con_to_solver_con_map.items()}
+        return float(highs.getInfo().objective_function_value), duals
     finally:
-        for v, domain, fixed in saved:
-            v.domain = domain
-            if not fixed:
-                v.unfix()
+        if n:
+            highs.changeColsBounds(n, idx, lower, upper)
+            highs.changeColsIntegrality(n, idx, integrality)
 
 
 def write_mps(solver: Highs, path: str | Path) -> Path:
