@@ -148,12 +148,29 @@ def test_mean_scenario_averages_every_number():
     assert float(weighted.data.demand_gwh["A1", "M", 2026]) == pytest.approx(5.2)
 
 
+BASE_LOADS: list[str] = []  # every scenario load (and so validation) during the futures run, by path
+
+
 @pytest.fixture(scope="module")
 def futures_run(ray_session, tmp_path_factory):
     from optimizer.robust.run import run_robust
 
     out = tmp_path_factory.mktemp("futures")
-    return run_robust(ROOT / "scenarios" / "sweeps" / "futures.yaml", out, workers=2)
+    with pytest.MonkeyPatch.context() as patch:
+        # every module of the package that holds load_scenario gets a counting wrapper of it
+        for module in [m for name, m in sys.modules.items() if name.startswith("optimizer")]:
+            original = getattr(module, "load_scenario", None)
+            if callable(original):
+                def counted(path, _original=original):
+                    BASE_LOADS.append(str(path))
+                    return _original(path)
+                patch.setattr(module, "load_scenario", counted)
+        return run_robust(ROOT / "scenarios" / "sweeps" / "futures.yaml", out, workers=2)
+
+
+@pytest.mark.slow
+def test_a_robust_run_validates_its_base_once(futures_run):
+    assert len(BASE_LOADS) == 1, BASE_LOADS
 
 
 @pytest.mark.slow

@@ -78,7 +78,7 @@ def run_robust(
     started_here = connect(address, workers)  # one Ray for the sweep, the cross-evaluation and Benders
     try:
         t = time.perf_counter()
-        run_sweep(sweep_file, out, address=address, workers=workers, time_limit=time_limit)
+        run_sweep(sweep, out, address=address, workers=workers, time_limit=time_limit)
         timings["sweep_seconds"] = time.perf_counter() - t
         result = SweepResult(out)
         options = SolveOptions(**{k: v for k, v in result.meta["options"].items() if k != "extra"})

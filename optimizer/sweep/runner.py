@@ -26,6 +26,7 @@ from ..location import resolve
 from ..outpath import check_output_folder
 from ..ray_pool import ActorPool, ClusterError, cluster_cpus, connect, disconnect, import_ray
 from ..solver import SolveOptions, Status
+from .cases import Sweep
 from .dataset import tidy
 from .slices import case_slice, parameter_types
 from .spec import load_sweep
@@ -128,7 +129,7 @@ def _check_workers(workers: int | None, address: str | None) -> None:
 
 
 def run_sweep(
-    sweep_file: str | Path,
+    sweep_file: str | Path | Sweep,
     out: str | Path | None = None,
     *,
     address: str | None = None,
@@ -146,10 +147,11 @@ def run_sweep(
     """Solve every case of a sweep not yet committed in ``out`` (a folder, shared path or URI); see the
     module docstring. ``rebuild`` makes every worker build a fresh model for every case (the benchmark's
     baseline); ``repair`` drops batches whose parts are missing or truncated (their cases are solved again);
-    ``worker_class`` is the actor's body (tests give a subclass that injects faults)."""
+    ``worker_class`` is the actor's body (tests give a subclass that injects faults). ``sweep_file`` may be
+    a sweep already loaded (and so validated) by the caller, such as ``optimizer robust``."""
     t0 = time.perf_counter()
     _check_workers(workers, address)
-    sweep = load_sweep(sweep_file)
+    sweep = sweep_file if isinstance(sweep_file, Sweep) else load_sweep(sweep_file)
     base = sweep.load_base()
     options = sweep_options(sweep, time_limit)
     loc = resolve(str(out) if out is not None else Path("results") / sweep.name)

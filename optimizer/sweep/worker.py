@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import pyarrow as pa
+from pyomo.contrib.solver.solvers.highs import Highs
 
 from ..errors import InputError
 from ..explain import explain_infeasible
 from ..location import resolve
 from ..model import build_model
+from ..model.context import SourcingModel
 from ..model.params import param_groups, point_at, structure_key, update_params
 from ..results import extract_tables
 from ..scenario import Scenario
@@ -84,8 +86,8 @@ class CaseSolver:
         self.rebuild = rebuild  # build a fresh model for every case (a baseline to measure reuse against)
         self.options = options
         self.source = source
-        self.model = None
-        self.solver = None
+        self.model: SourcingModel | None = None
+        self.solver: Highs | None = None
         self.push: ParameterPush | None = None
         self.push_keys: list[tuple[str, object]] = []  # (group, index) of each pushed Param
         self.masks: dict = {}  # rows each sweep filter selects in the base tables
@@ -101,21 +103,28 @@ class CaseSolver:
         self.key = structure_key(scenario)
         self.rebuilds += 1
 
+    def _built(self) -> tuple[SourcingModel, Highs]:
+        """The model and the HiGHS interface that holds it (built by :meth:`_fresh`)."""
+        if self.model is None or self.solver is None:
+            raise RuntimeError("no model is built yet")
+        return self.model, self.solver
+
     def _compile(self) -> None:
         try:
-            self.push = ParameterPush(self.solver)
+            self.push = ParameterPush(self._built()[1])
             self.push_keys = self.push.param_keys()
         except NotPolynomial:  # not expected for this model: keep Pyomo's own (slower) update
             self.push = None
 
     def _update(self, scenario: Scenario) -> None:
         """Move the built model (Pyomo Params and the matrix HiGHS holds) to ``scenario``."""
+        model, solver = self._built()
         if self.push is not None:
             self.push.push(param_vector(self.push_keys, param_groups(scenario)))
-            point_at(self.model, scenario)
+            point_at(model, scenario)
         else:
-            update_params(self.model, scenario)
-            self.solver.update_parameters()
+            update_params(model, scenario)
+            solver.update_parameters()
 
     def solve(self, key: str, case: Case) -> CaseResult:
         """Resolve and solve one case; never raises for bad cases or failed solves."""
@@ -129,12 +138,12 @@ class CaseSolver:
         rebuilt = self.rebuild or structure != self.key
         if rebuilt:
             self._fresh(scenario)
-        m = self.model
+        m, solver = self._built()
         try:
             if not rebuilt:
                 self._update(scenario)
             if rebuilt or self.push is None:
-                outcome, _ = solve_model(m, self.options, self.solver)
+                outcome, _ = solve_model(m, self.options, solver)
                 if rebuilt:
                     self._compile()
             else:
