@@ -73,14 +73,17 @@ def targets(single: pd.DataFrame, sweeps: pd.DataFrame | None) -> pd.DataFrame:
         largest = synthetic.loc[synthetic["variables"].idxmax()]
         add(f"overhead, {largest['instance']}", largest["overhead"], 0.10)
         add(f"solve / direct highspy, {largest['instance']}", largest["vs_direct"], 1.15)
+    for _, r in synthetic[synthetic["variables"] >= 8000].iterrows():
+        # issue 14: the whole solve at most 1.25 x HiGHS's own time from ~8,000 to ~200,000 variables
+        add(f"whole solve / HiGHS, {r['instance']}", 1.0 + r["overhead"], 1.25)
+        add(f"marginal-value LP / MILP's HiGHS time, {r['instance']}", r["duals_s"] / r["highs_s"], 0.05)
     for _, r in single[single["instance"].str.startswith("cap")].iterrows():
         add(f"overhead, {r['instance']}", r["overhead"], 0.10)
         add(f"solve / direct highspy, {r['instance']}", r["vs_direct"], 1.15)
-        optimum = r["optimum"]
-        reached = (r["status"] == "optimal" and optimum is not None
-                   and abs(r["objective"] - optimum) <= 1e-6 * abs(optimum))
-        rows.append({"target": f"published optimum, {r['instance']}", "figure": r["objective"], "limit": r["optimum"],
-                     "met": bool(reached)})
+        # incumbent quality under the time limit, for information: HiGHS itself cannot prove these optima
+        # here, so they are no optimality target (issue 14 item 6)
+        rows.append({"target": f"incumbent / published optimum (information), {r['instance']}",
+                     "figure": r["objective"], "limit": r["optimum"], "met": None})
     if sweeps is not None and len(sweeps):
         by = {(m, w): r for (m, w), r in zip(zip(sweeps["mode"], sweeps["workers"]), sweeps.to_dict("records"))}
         if ("persistent", 1) in by:
