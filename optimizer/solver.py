@@ -15,6 +15,7 @@ from typing import Any, cast
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.common.tee import capture_output
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
@@ -266,7 +267,10 @@ def fixed_lp_duals(m: pyo.ConcreteModel, solver: Highs, options: SolveOptions) -
         highs.changeColsBounds(n, idx, fixed, fixed)
     try:
         highs.clearSolver()  # solve the LP from scratch, as a fresh load would (the duals are not unique)
-        highs.run()
+        # HiGHS writes its console log (on with --verbose) to the process's stdout: send it where the MILP's
+        # log goes (stderr), so that stdout keeps only what the command prints (the --json manifest)
+        with capture_output(sys.stderr, capture_fd=True):
+            highs.run()
         if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None, {}
         row_dual = highs.getSolution().row_dual
