@@ -33,6 +33,7 @@ from .robust.run import run_robust
 from .solver import SolveOptions
 from .sweep.compaction import compact as compact_sweep
 from .sweep.runner import run_sweep
+from .sweep.spec import load_sweep
 from .sweep.store import StoreError
 
 EXIT_OK, EXIT_INPUT, EXIT_NO_SOLUTION = 0, 2, 3
@@ -182,8 +183,9 @@ def sweep(
         progress.update(task, total=state.total, completed=state.done, counts=counts)
 
     try:
+        spec = load_sweep(sweep_file)  # a bad sweep file is refused before any progress bar is drawn
         with progress:
-            run = run_sweep(sweep_file, out_dir, address=address, workers=workers, time_limit=time_limit,
+            run = run_sweep(spec, out_dir, address=address, workers=workers, time_limit=time_limit,
                             batch_size=batch_size, on_progress=on_progress, overwrite=overwrite, repair=repair,
                             verbose=verbose)
     except InputError as exc:
