@@ -82,9 +82,12 @@ def tiny_sweep(folder: Path, count: int) -> Path:
 
 
 def base_sweep(folder: Path, count: int) -> Path:
+    """The base case's Monte Carlo; with ``--old`` on the old commit's base case, which both runners read
+    (the shipped base case has since gained tables that an older reader refuses)."""
     from .sweeps import monte_carlo_file
 
-    return monte_carlo_file(folder, count)
+    old_base = folder / "old" / "scenarios" / "base"
+    return monte_carlo_file(folder, count, base=old_base if old_base.exists() else None)
 
 
 def measure(code_root: Path, sweep_file: Path, out: Path, workers: int) -> dict:

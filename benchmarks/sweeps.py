@@ -25,12 +25,13 @@ MONTE_CARLO = ROOT / "scenarios" / "sweeps" / "monte_carlo.yaml"
 EARLY = 20  # scenarios after which worker memory is first read
 
 
-def monte_carlo_file(folder: Path, count: int, seed: int = 20261121) -> Path:
-    """The Monte Carlo sweep of the base case cut to ``count`` samples, written into ``folder``."""
+def monte_carlo_file(folder: Path, count: int, seed: int = 20261121, base: Path | None = None) -> Path:
+    """The Monte Carlo sweep of the base case cut to ``count`` samples, written into ``folder``; ``base``
+    replaces the shipped base case (e.g. an older commit's, which both an old and a new runner read)."""
     spec, problems = read_yaml(MONTE_CARLO)
     if problems or not isinstance(spec, dict):
         raise InputError(problems)
-    spec["base"] = str((MONTE_CARLO.parent / spec["base"]).resolve())
+    spec["base"] = str(base.resolve() if base is not None else (MONTE_CARLO.parent / spec["base"]).resolve())
     spec["name"] = f"monte_carlo_{count}"
     spec["samples"]["count"] = count
     spec["samples"]["seed"] = seed
