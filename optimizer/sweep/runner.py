@@ -25,6 +25,7 @@ from ..io import load_scenario
 from ..location import resolve
 from ..outpath import check_output_folder
 from ..ray_pool import ActorPool, ClusterError, cluster_cpus, connect, disconnect, import_ray
+from ..scenario import Scenario
 from ..solver import SolveOptions, Status
 from .cases import Sweep
 from .dataset import tidy
@@ -128,6 +129,17 @@ def _check_workers(workers: int | None, address: str | None) -> None:
                            if embedded else f"--workers {workers} is more than {limit} ({where})")
 
 
+def sweep_meta(sweep: Sweep, base: Scenario, options: SolveOptions) -> tuple[str, dict]:
+    """The sweep's identity (base inputs, options and cases: a results folder belongs to one) and the
+    ``sweep.json`` record of its folder, with absolute paths so that an audit from any folder finds them."""
+    identity = sweep_identity(base.inputs_sha256, options.as_dict(),
+                              repr((sweep.include_base, sweep.grid, sweep.named, sweep.samples)))
+    return identity, {"format": "sweep-2", "identity": identity, "sweep": sweep.name,
+                      "file": str(Path(sweep.path).resolve()), "base": str(Path(sweep.base_path).resolve()),
+                      "options": options.as_dict(), "parameters": list(sweep.parameter_names),
+                      "cases": sweep.count()}
+
+
 def run_sweep(
     sweep_file: str | Path | Sweep,
     out: str | Path | None = None,
@@ -157,12 +169,8 @@ def run_sweep(
     loc = resolve(str(out) if out is not None else Path("results") / sweep.name)
     if loc.local:
         check_output_folder(loc.root)  # before any solve: a wrong --out is found at once
-    identity = sweep_identity(base.inputs_sha256, options.as_dict(),
-                              repr((sweep.include_base, sweep.grid, sweep.named, sweep.samples)))
     total = sweep.count()
-    meta = {"format": "sweep-2", "identity": identity, "sweep": sweep.name, "file": str(sweep.path),
-            "base": str(sweep.base_path), "options": options.as_dict(), "parameters": list(sweep.parameter_names),
-            "cases": total}
+    identity, meta = sweep_meta(sweep, base, options)
     kind, old = folder_kind(loc)
     same = kind == "sweep" and old is not None and old.get("identity") == identity
     progress = SweepProgress(total, done_ranges(loc).count() if same else 0)
@@ -254,11 +262,7 @@ def solve_in_process(sweep_file: str | Path, out: str | Path, *, options: SolveO
     base = sweep.load_base()
     options = options or sweep_options(sweep, None)
     loc = resolve(str(out))
-    identity = sweep_identity(base.inputs_sha256, options.as_dict(),
-                              repr((sweep.include_base, sweep.grid, sweep.named, sweep.samples)))
-    meta = {"format": "sweep-2", "identity": identity, "sweep": sweep.name, "file": str(sweep.path),
-            "base": str(sweep.base_path), "options": options.as_dict(), "parameters": list(sweep.parameter_names),
-            "cases": sweep.count()}
+    _, meta = sweep_meta(sweep, base, options)
     lock = open_folder(loc, meta, overwrite=overwrite)
     try:
         tidy(loc)
