@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import time
 from dataclasses import dataclass, field
 
@@ -248,7 +249,9 @@ class SweepWorker:
     """Body of a sweep's Ray actor (see the module docstring); a plain loop can drive it too."""
 
     def __init__(self, context: SweepContext):
-        self.context = context
+        # a private copy: Ray hands numpy arrays over zero-copy from the object store, whose copy is owned by
+        # the driver and goes with it, while this worker may still be solving a case when the driver dies
+        self.context = pickle.loads(pickle.dumps(context))
         self.location = resolve(context.out)
         self.solver = CaseSolver(context.base, SolveOptions(**context.options), str(context.sweep.path),
                                  rebuild=context.rebuild)
