@@ -152,7 +152,7 @@ def case_breakdown(count: int = 40) -> pd.DataFrame:
     from optimizer.results import extract_tables
     from optimizer.solver import SolveOptions
     from optimizer.sweep.apply import apply_changes
-    from optimizer.sweep.cases import scenario_id
+    from optimizer.sweep.cases import scenario_id, scenario_id_of
     from optimizer.sweep.spec import load_sweep
     from optimizer.sweep.worker import CaseSolver
 
@@ -173,11 +173,20 @@ def case_breakdown(count: int = 40) -> pd.DataFrame:
         return out
 
     for case in cases[1:]:
-        scenario = timed("resolve changes", lambda c=case: apply_changes(base, c.changes, masks=worker.masks))
-        timed("scenario id", lambda s=scenario: scenario_id(s, options.as_dict()))
-        timed("model data", lambda s=scenario: s.data)
-        timed("structure check", lambda s=scenario: structure_key(s))
-        timed("parameter push", lambda s=scenario: worker._update(s))
+        # as the worker does it: on arrays (optimizer.sweep.arrays) when the case allows, else on tables
+        resolved = timed("resolve changes", lambda c=case: worker.arrays.resolve(c.changes) if worker.arrays else None)
+        if resolved is not None:
+            timed("scenario id", lambda r=resolved: scenario_id_of(r.inputs_sha256, options.as_dict()))
+            scenario = timed("model data", resolved.scenario)
+            parts["structure check"].append(0.0)  # parameter changes only: the base's structure
+        else:
+            tried = parts["resolve changes"].pop()  # the array path's try counts with the pandas path
+            scenario = timed("resolve changes", lambda c=case: apply_changes(base, c.changes, masks=worker.masks))
+            parts["resolve changes"][-1] += tried
+            timed("scenario id", lambda s=scenario: scenario_id(s, options.as_dict()))
+            timed("model data", lambda s=scenario: s.data)
+            timed("structure check", lambda s=scenario: structure_key(s))
+        timed("parameter push", lambda s=scenario, r=resolved: worker._update(s, r))
         outcome = timed("re-solve call - HiGHS", worker.push.solve)
         parts["HiGHS"].append(1000 * outcome.solve_seconds)
         parts["re-solve call - HiGHS"][-1] -= 1000 * outcome.solve_seconds

@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tiny import TinyCase
 
 import optimizer
 from optimizer import InputError, load_scenario
+from optimizer.explain import explain_infeasible
 from optimizer.model.params import param_groups
 from optimizer.sweep.apply import apply_changes
 from optimizer.sweep.arrays import ArrayCases
@@ -213,3 +215,17 @@ def test_worker_equals_a_fresh_solve_on_every_change_kind(base):
             assert _plan(got.tables["builds"]) == _plan(fresh.builds)
         on_arrays += arrays.resolve(case.changes) is not None
     assert 5 <= on_arrays < 20
+
+
+def test_an_infeasible_case_on_arrays_is_explained_as_on_the_pandas_path():
+    """P1 (10 GWh) meets a hard demand of 6 then 9 GWh; at half availability it cannot (5 GWh): the case
+    goes the array path, ends infeasible, and carries the explanation of the pandas path's scenario."""
+    base = TinyCase(years=2).plant("P1", capacity=10).demand(gwh=[6, 9]).scenario()
+    changes = (TableChange("plant_years", "availability", "scale", 0.5),)
+    worker = CaseSolver(base, OPTIONS)
+    assert worker.solve("0", Case("base", (), ())).status == "optimal"
+    assert worker.arrays is not None and worker.arrays.resolve(changes) is not None
+    got = worker.solve("1", Case("half", (), changes))
+    assert got.status == "infeasible" and not got.rebuilt
+    want = explain_infeasible(apply_changes(base, changes), OPTIONS)
+    assert want and got.why_infeasible == "; ".join(want)
