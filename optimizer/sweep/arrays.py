@@ -26,11 +26,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from pydantic import ValidationError
 
 from ..config import ScenarioConfig
@@ -416,14 +417,13 @@ class ArrayCases:
         return out
 
     def scenario(self, case: Resolved) -> Scenario:
-        base, cfg = self.base, case.config
-        tables = dict(base.tables)
+        base = self.base
+        changed: dict[str, dict[str, np.ndarray]] = {}
         for (table, column), values in case.columns.items():
-            if tables[table] is base.tables[table]:
-                tables[table] = tables[table].copy()
-            tables[table][column] = values
-        s = Scenario(config=cfg, tables=tables, origin=base.origin)
-        s.__dict__["_inherited_digests"] = {n: d for n, d in base.table_digests.items() if tables[n] is base.tables[n]}
+            changed.setdefault(table, {})[column] = values
+        s = Scenario(config=case.config, tables=base.tables, origin=base.origin)
+        object.__setattr__(s, "tables", CaseTables(base.tables, changed))
+        s.__dict__["_inherited_digests"] = {n: d for n, d in base.table_digests.items() if n not in changed}
         s.__dict__["inputs_sha256"] = case.inputs_sha256
         s.__dict__["data"] = self._data(case)
         return s
@@ -453,6 +453,33 @@ class ArrayCases:
                     fx=f)
             update["plants"] = plants
         return dataclasses.replace(d, **update)
+
+
+class CaseTables(Mapping[str, pd.DataFrame]):
+    """A case's tables: the base's, with the changed columns laid over copies of the changed tables when
+    a table is first read (a sweep worker's solve and result tables read the model data, not the tables:
+    an explanation of an infeasible case, or a pickled scenario, reads them)."""
+
+    def __init__(self, base: Mapping[str, pd.DataFrame], changed: Mapping[str, Mapping[str, np.ndarray]]):
+        self.base = base
+        self.changed = changed
+        self.built: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self.changed:
+            return self.base[name]
+        if name not in self.built:
+            frame = self.base[name].copy()
+            for column, values in self.changed[name].items():
+                frame[column] = values
+            self.built[name] = frame
+        return self.built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.base)
+
+    def __len__(self) -> int:
+        return len(self.base)
 
 
 def _valid(col: Column, values: np.ndarray) -> bool:
