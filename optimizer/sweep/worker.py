@@ -91,7 +91,6 @@ class CaseSolver:
         # result does not depend on which cases its worker solved before)
         self.warm_start = warm_start
         self.base_key: tuple | None = None
-        self.start_tried = False
         self.options = options
         self.source = source
         self.model: SourcingModel | None = None
@@ -108,7 +107,6 @@ class CaseSolver:
         # the model's structure never changes in place: only parameters do, pushed by hand in solve()
         self.solver = new_solver(manual_updates=True)
         self.push = None  # compiled after the interface has loaded the model (first solve)
-        self.start_tried = False
         self.key = structure_key(scenario)
         self.rebuilds += 1
 
@@ -125,24 +123,30 @@ class CaseSolver:
         except NotPolynomial:  # not expected for this model: keep Pyomo's own (slower) update
             self.push = None
 
-    def _offer_base_start(self) -> None:
-        """Solve the base scenario once on the built model and keep its incumbent as the MIP start of the
-        cases that follow (only while the model has the base's structure)."""
-        if self.push is None or self.start_tried or not self.warm_start:
-            return
-        self.start_tried = True
+    def _prime(self, structure: tuple) -> bool:
+        """Before the first case of the base's structure: build the model from the base scenario, solve it
+        and keep its optimum as the MIP start of every case on that model; True when it built."""
+        if not self.warm_start or self.rebuild or structure == self.key:
+            return False
         if self.base_key is None:
             self.base_key = structure_key(self.base)
-        if self.key != self.base_key:
-            return
-        self.push.push(param_vector(self.push_keys, param_groups(self.base)))
-        if self.push.solve().status.has_solution:
+        if structure != self.base_key:
+            return False
+        try:
+            self._fresh(self.base)
+            model, solver = self._built()
+            outcome, _ = solve_model(model, self.options, solver)
+            self._compile()
+        except Exception:  # no start then: the case builds its own model, and reports its own failure
+            self.key = None
+            return False
+        if self.push is not None and outcome.status.has_solution:
             self.push.start = self.push.incumbent()
+        return True
 
     def _update(self, scenario: Scenario) -> None:
         """Move the built model (Pyomo Params and the matrix HiGHS holds) to ``scenario``."""
         model, solver = self._built()
-        self._offer_base_start()
         if self.push is not None:
             self.push.push(param_vector(self.push_keys, param_groups(scenario)))
             point_at(model, scenario)
@@ -159,16 +163,18 @@ class CaseSolver:
             return failed_result(key, case, Status.ERROR, exc.render(), time.perf_counter() - t0)
         sid = scenario_id(scenario, self.options.as_dict())
         structure = structure_key(scenario)
-        rebuilt = self.rebuild or structure != self.key
-        if rebuilt:
+        primed = self._prime(structure)
+        reuse = not self.rebuild and structure == self.key
+        if not reuse:
             self._fresh(scenario)
+        rebuilt = primed or not reuse
         m, solver = self._built()
         try:
-            if not rebuilt:
+            if reuse:
                 self._update(scenario)
-            if rebuilt or self.push is None:
+            if not reuse or self.push is None:
                 outcome, _ = solve_model(m, self.options, solver)
-                if rebuilt:
+                if not reuse:
                     self._compile()
             else:
                 outcome = self.push.solve()
