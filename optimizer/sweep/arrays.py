@@ -220,7 +220,7 @@ class ArrayCases:
         """The case on arrays, or None for the pandas path (see the module docstring)."""
         try:
             return self._resolve(changes)
-        except (Uncovered, ValueError, TypeError):
+        except Exception:  # Uncovered, a bad value, or anything unforeseen: the pandas path decides
             return None
 
     def _filter(self, ch: TableChange, path: str) -> np.ndarray:
