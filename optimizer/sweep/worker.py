@@ -31,7 +31,8 @@ from ..model.params import param_groups, point_at, structure_key, update_params
 from ..scenario import Scenario
 from ..solver import SolveOptions, Status, new_solver, solve_model
 from .apply import apply_changes
-from .cases import Case, Sweep, scenario_id
+from .arrays import ArrayCases, Resolved
+from .cases import Case, Sweep, scenario_id, scenario_id_of
 from .push import NotPolynomial, ParameterPush, param_vector, solution_columns
 from .slices import case_slice
 from .store import LONG_TABLES, ack, read_commit, write_batch
@@ -94,9 +95,14 @@ def failed_result(key: str, case: Case, status: Status, message: str, wall: floa
 class CaseSolver:
     """Solves cases of one sweep against one base scenario, keeping one model while the structure holds."""
 
-    def __init__(self, base: Scenario, options: SolveOptions, source: str = "<sweep>", rebuild: bool = False):
+    def __init__(self, base: Scenario, options: SolveOptions, source: str = "<sweep>", rebuild: bool = False,
+                 warm_start: bool = True):
         self.base = base
         self.rebuild = rebuild  # build a fresh model for every case (a baseline to measure reuse against)
+        # offer HiGHS the base scenario's own optimum as a MIP start for every case of the base's structure
+        # (benchmarks/warm.py measured it; the start is the same whatever order cases come in, so a case's
+        # result does not depend on which cases its worker solved before)
+        self.warm_start = warm_start
         self.options = options
         self.source = source
         self.model: SourcingModel | None = None
@@ -106,6 +112,8 @@ class CaseSolver:
         self.masks: dict = {}  # rows each sweep filter selects in the base tables
         self.key: tuple | None = None
         self.layout: TableLayout | None = None  # where the tables' rows are in the model's HiGHS columns
+        self.base_key = structure_key(base)  # every case resolved on arrays has the base's structure
+        self.arrays = ArrayCases(base, source, self.masks) if not rebuild else None
         self.solved = 0
         self.rebuilds = 0
 
@@ -131,11 +139,32 @@ class CaseSolver:
         except NotPolynomial:  # not expected for this model: keep Pyomo's own (slower) update
             self.push = None
 
-    def _update(self, scenario: Scenario) -> None:
-        """Move the built model (Pyomo Params and the matrix HiGHS holds) to ``scenario``."""
+    def _prime(self, structure: tuple) -> bool:
+        """Before the first case of the base's structure: build the model from the base scenario, solve it
+        and keep its optimum as the MIP start of every case on that model; True when it built."""
+        if not self.warm_start or self.rebuild or structure == self.key or structure != self.base_key:
+            return False
+        try:
+            self._fresh(self.base)
+            model, solver = self._built()
+            outcome, _ = solve_model(model, self.options, solver)
+            self._compile()
+        except Exception:  # no start then: the case builds its own model, and reports its own failure
+            self.key = None
+            return False
+        if self.push is not None and outcome.status.has_solution:
+            self.push.start = self.push.incumbent()
+        return True
+
+    def _update(self, scenario: Scenario, resolved: Resolved | None = None) -> None:
+        """Move the built model (Pyomo Params and the matrix HiGHS holds) to ``scenario`` (whose parameter
+        vector ``resolved`` holds when the case was resolved on arrays)."""
         model, solver = self._built()
         if self.push is not None:
-            self.push.push(param_vector(self.push_keys, param_groups(scenario)))
+            if resolved is not None:
+                self.push.push(resolved.vector(self.push_keys))
+            else:
+                self.push.push(param_vector(self.push_keys, param_groups(scenario)))
             point_at(model, scenario)
         else:
             update_params(model, scenario)
@@ -144,22 +173,30 @@ class CaseSolver:
     def solve(self, key: str, case: Case) -> CaseResult:
         """Resolve and solve one case; never raises for bad cases or failed solves."""
         t0 = time.perf_counter()
-        try:
-            scenario = apply_changes(self.base, case.changes, source=self.source, masks=self.masks)
-        except InputError as exc:
-            return failed_result(key, case, Status.ERROR, exc.render(), time.perf_counter() - t0)
-        sid = scenario_id(scenario, self.options.as_dict())
-        structure = structure_key(scenario)
-        rebuilt = self.rebuild or structure != self.key
-        if rebuilt:
+        resolved = self.arrays.resolve(case.changes) if case.changes and self.arrays is not None else None
+        if resolved is not None:  # parameter values only: the base's structure, no re-validation
+            scenario = resolved.scenario()
+            sid = scenario_id_of(resolved.inputs_sha256, self.options.as_dict())
+            structure = self.base_key
+        else:  # the pandas path: any change, any error
+            try:
+                scenario = apply_changes(self.base, case.changes, source=self.source, masks=self.masks)
+            except InputError as exc:
+                return failed_result(key, case, Status.ERROR, exc.render(), time.perf_counter() - t0)
+            sid = scenario_id(scenario, self.options.as_dict())
+            structure = self.base_key if scenario is self.base else structure_key(scenario)
+        primed = self._prime(structure)
+        reuse = not self.rebuild and structure == self.key
+        if not reuse:
             self._fresh(scenario)
+        rebuilt = primed or not reuse
         m, solver = self._built()
         try:
-            if not rebuilt:
-                self._update(scenario)
-            if rebuilt or self.push is None:
+            if reuse:
+                self._update(scenario, resolved)
+            if not reuse or self.push is None:
                 outcome, _ = solve_model(m, self.options, solver)
-                if rebuilt:
+                if not reuse:
                     self._compile()
             else:
                 outcome = self.push.solve()
