@@ -21,6 +21,7 @@ import optimizer
 from optimizer import InputError, load_scenario
 from optimizer.explain import explain_infeasible
 from optimizer.model.params import param_groups
+from optimizer.robust.plans import Plan, evaluate_plans
 from optimizer.sweep.apply import apply_changes
 from optimizer.sweep.arrays import ArrayCases
 from optimizer.sweep.cases import scenario_id, scenario_id_of
@@ -212,7 +213,9 @@ def test_worker_equals_a_fresh_solve_on_every_change_kind(base):
         assert got.scenario_id == scenario_id(scenario, OPTIONS.as_dict())
         if fresh.status.has_solution:
             assert got.objective == pytest.approx(fresh.objective, rel=1e-6)
-            assert _plan(got.tables["builds"]) == _plan(fresh.builds)
+            if _plan(got.tables["builds"]) != _plan(fresh.builds):  # a tie: the MIP start may pick another optimum
+                [evaluation] = evaluate_plans(scenario, [Plan.from_builds(got.tables["builds"])], OPTIONS)
+                assert evaluation.cost == pytest.approx(fresh.objective, rel=1e-6)
         on_arrays += arrays.resolve(case.changes) is not None
     assert 5 <= on_arrays < 20
 
