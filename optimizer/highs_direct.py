@@ -120,9 +120,13 @@ def compile_model(m: pyo.ConcreteModel, column_order: Sequence[Any] | None = Non
 
 def pass_model(form: StandardForm, options: SolveOptions) -> highspy.Highs:
     """A new HiGHS instance with ``options`` set and ``form`` passed in one ``passModel`` call."""
-    highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)  # silent until the options say otherwise
-    for name, value in options.highs_options().items():
+    highs_options = options.highs_options()
+    # HiGHS prints its banner to the process's stdout when an instance is made: keep it out of what the
+    # command prints (the --json manifest), as the persistent interface does (to stderr with the log, else nowhere)
+    with capture_output(sys.stderr if highs_options.get("log_to_console") else None, capture_fd=True):
+        highs = highspy.Highs()
+        highs.setOptionValue("output_flag", False)  # silent until the options say otherwise
+    for name, value in highs_options.items():
         highs.setOptionValue(name, cast(Any, value))
     status = highs.passModel(len(form.columns), len(form.rows), len(form.a_value),
                              highspy.MatrixFormat.kColwise.value, form.sense, form.offset, form.col_cost,
