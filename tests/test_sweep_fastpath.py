@@ -1,10 +1,12 @@
 """The sweep worker's fast path gives exactly what a fresh build gives.
 
-A worker keeps one model, pushes each case's changed parameters straight into HiGHS
-(:class:`optimizer.sweep.push.ParameterPush`) and re-checks only the edited columns of the case's tables
-(:func:`optimizer.validate.revalidate_columns`). Here 20 random Monte Carlo cases of the base case go
-through one worker and through ``optimizer.solve`` on the fully re-validated scenario: same objective
-(rel 1e-6), same build plan, same scenario. Solved to a zero gap, so each side's optimum is the optimum.
+A worker keeps one model, resolves each case on arrays (:mod:`optimizer.sweep.arrays`; the Monte Carlo's
+changes are all parameter changes), pushes the changed parameters straight into HiGHS
+(:class:`optimizer.sweep.push.ParameterPush`); the pandas path re-checks only the edited columns of the
+case's tables (:func:`optimizer.validate.revalidate_columns`). Every change kind: tests/test_sweep_arrays.py.
+Here 20 random Monte Carlo cases of the base case go through one worker and through ``optimizer.solve``
+on the fully re-validated scenario: same objective (rel 1e-6), same build plan, same scenario id.
+Solved to a zero gap, so each side's optimum is the optimum.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 import optimizer
 from optimizer import InputError, load_scenario
 from optimizer.sweep.apply import apply_changes
+from optimizer.sweep.cases import scenario_id
 from optimizer.sweep.changes import TableChange
 from optimizer.sweep.push import ParameterPush, param_vector
 from optimizer.sweep.spec import Case, load_sweep
@@ -58,7 +61,10 @@ def test_fast_path_equals_a_fresh_build(base, cases):
         got = worker.solve(str(i), case)
         assert got.status == "optimal", got.message
         assert got.rebuilt == (i == 0)  # one build, then every case through the push
-        fresh = optimizer.solve(apply_changes(base, case.changes), OPTIONS, duals=False)
+        assert worker.arrays is not None and worker.arrays.resolve(case.changes) is not None  # on arrays
+        scenario = apply_changes(base, case.changes)
+        assert got.scenario_id == scenario_id(scenario, OPTIONS.as_dict())
+        fresh = optimizer.solve(scenario, OPTIONS, duals=False)
         assert got.objective == pytest.approx(fresh.objective, rel=1e-6)
         assert _plan(got.tables["builds"]) == _plan(fresh.builds)
     assert worker.push is not None and worker.rebuilds == 1

@@ -33,7 +33,13 @@ MODEL_VERSION = "1"
 def scenario_id(scenario: Scenario, options: dict) -> str:
     """The stable id of a scenario solved with ``options``: the first 16 hex digits of the sha256 of
     ``scenario.inputs_sha256`` + ``json.dumps(options, sort_keys=True)`` + :data:`MODEL_VERSION`."""
-    text = scenario.inputs_sha256 + json.dumps(options, sort_keys=True, default=str) + MODEL_VERSION
+    return scenario_id_of(scenario.inputs_sha256, options)
+
+
+def scenario_id_of(inputs_sha256: str, options: dict) -> str:
+    """:func:`scenario_id` of a scenario whose ``inputs_sha256`` is known (a sweep worker computes it
+    from the changed columns only, :mod:`.arrays`)."""
+    text = inputs_sha256 + json.dumps(options, sort_keys=True, default=str) + MODEL_VERSION
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -31,7 +31,8 @@ from ..results import extract_tables
 from ..scenario import Scenario
 from ..solver import SolveOptions, Status, new_solver, solve_model
 from .apply import apply_changes
-from .cases import Case, Sweep, scenario_id
+from .arrays import ArrayCases, Resolved
+from .cases import Case, Sweep, scenario_id, scenario_id_of
 from .push import NotPolynomial, ParameterPush, param_vector
 from .slices import case_slice
 from .store import LONG_TABLES, ack, read_commit, write_batch
@@ -93,6 +94,8 @@ class CaseSolver:
         self.push_keys: list[tuple[str, object]] = []  # (group, index) of each pushed Param
         self.masks: dict = {}  # rows each sweep filter selects in the base tables
         self.key: tuple | None = None
+        self.base_key = structure_key(base)  # every case resolved on arrays has the base's structure
+        self.arrays = ArrayCases(base, source, self.masks) if not rebuild else None
         self.solved = 0
         self.rebuilds = 0
 
@@ -117,11 +120,15 @@ class CaseSolver:
         except NotPolynomial:  # not expected for this model: keep Pyomo's own (slower) update
             self.push = None
 
-    def _update(self, scenario: Scenario) -> None:
-        """Move the built model (Pyomo Params and the matrix HiGHS holds) to ``scenario``."""
+    def _update(self, scenario: Scenario, resolved: Resolved | None = None) -> None:
+        """Move the built model (Pyomo Params and the matrix HiGHS holds) to ``scenario`` (whose parameter
+        vector ``resolved`` holds when the case was resolved on arrays)."""
         model, solver = self._built()
         if self.push is not None:
-            self.push.push(param_vector(self.push_keys, param_groups(scenario)))
+            if resolved is not None:
+                self.push.push(resolved.vector(self.push_keys))
+            else:
+                self.push.push(param_vector(self.push_keys, param_groups(scenario)))
             point_at(model, scenario)
         else:
             update_params(model, scenario)
@@ -130,19 +137,25 @@ class CaseSolver:
     def solve(self, key: str, case: Case) -> CaseResult:
         """Resolve and solve one case; never raises for bad cases or failed solves."""
         t0 = time.perf_counter()
-        try:
-            scenario = apply_changes(self.base, case.changes, source=self.source, masks=self.masks)
-        except InputError as exc:
-            return failed_result(key, case, Status.ERROR, exc.render(), time.perf_counter() - t0)
-        sid = scenario_id(scenario, self.options.as_dict())
-        structure = structure_key(scenario)
+        resolved = self.arrays.resolve(case.changes) if case.changes and self.arrays is not None else None
+        if resolved is not None:  # parameter values only: the base's structure, no re-validation
+            scenario = resolved.scenario()
+            sid = scenario_id_of(resolved.inputs_sha256, self.options.as_dict())
+            structure = self.base_key
+        else:  # the pandas path: any change, any error
+            try:
+                scenario = apply_changes(self.base, case.changes, source=self.source, masks=self.masks)
+            except InputError as exc:
+                return failed_result(key, case, Status.ERROR, exc.render(), time.perf_counter() - t0)
+            sid = scenario_id(scenario, self.options.as_dict())
+            structure = self.base_key if scenario is self.base else structure_key(scenario)
         rebuilt = self.rebuild or structure != self.key
         if rebuilt:
             self._fresh(scenario)
         m, solver = self._built()
         try:
             if not rebuilt:
-                self._update(scenario)
+                self._update(scenario, resolved)
             if rebuilt or self.push is None:
                 outcome, _ = solve_model(m, self.options, solver)
                 if rebuilt:
