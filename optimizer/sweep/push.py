@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+import highspy
 import numpy as np
 from pyomo.core.base.expression import ExpressionData
 from pyomo.core.base.param import ParamData
@@ -170,6 +171,7 @@ class ParameterPush:
         self.offset = _Polys([offset_poly])
         self.values = np.array([float(p.value) for p in self.params])
         self._last = self._evaluate(self.values)
+        self.start: np.ndarray | None = None  # a MIP start offered to every solve (see :meth:`solve`)
         self.columns: list[Any] = [None] * len(var_map)  # the Pyomo variable of each HiGHS column
         for var_id, col in var_map.items():
             self.columns[col] = solver._vars[var_id][0]
@@ -217,10 +219,24 @@ class ParameterPush:
             sent += 1
         return sent
 
+    def incumbent(self) -> np.ndarray:
+        """The value of every HiGHS column in the last solve's incumbent, in column order."""
+        return np.asarray(self.highs.getSolution().col_value, dtype=float)
+
     def solve(self) -> SolveOutcome:
         """Re-solve what HiGHS holds (with the options of the last solve through Pyomo) and load the
-        incumbent into the Pyomo variables: highspy directly, without Pyomo's result objects."""
+        incumbent into the Pyomo variables: highspy directly, without Pyomo's result objects.
+
+        With :attr:`start` set, HiGHS is first offered that point as a MIP start (``setSolution``). HiGHS
+        checks it against the current model: a feasible start is an incumbent from the first node (its
+        objective an upper bound that prunes the tree); an infeasible one is repaired by fixing its integer
+        values and solving the LP that is left, or dropped. The optimum and the gap test are unchanged."""
         h = self.highs
+        if self.start is not None:
+            offered = highspy.HighsSolution()
+            offered.col_value = self.start.tolist()
+            offered.value_valid = True
+            h.setSolution(offered)
         before = h.getRunTime()
         h.run()
         seconds = float(h.getRunTime()) - before

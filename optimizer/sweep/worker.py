@@ -83,9 +83,14 @@ def failed_result(key: str, case: Case, status: Status, message: str, wall: floa
 class CaseSolver:
     """Solves cases of one sweep against one base scenario, keeping one model while the structure holds."""
 
-    def __init__(self, base: Scenario, options: SolveOptions, source: str = "<sweep>", rebuild: bool = False):
+    def __init__(self, base: Scenario, options: SolveOptions, source: str = "<sweep>", rebuild: bool = False,
+                 warm_start: bool = True):
         self.base = base
         self.rebuild = rebuild  # build a fresh model for every case (a baseline to measure reuse against)
+        # offer HiGHS the base scenario's own optimum as a MIP start for every case of the base's structure
+        # (benchmarks/warm.py measured it; the start is the same whatever order cases come in, so a case's
+        # result does not depend on which cases its worker solved before)
+        self.warm_start = warm_start
         self.options = options
         self.source = source
         self.model: SourcingModel | None = None
@@ -120,6 +125,23 @@ class CaseSolver:
         except NotPolynomial:  # not expected for this model: keep Pyomo's own (slower) update
             self.push = None
 
+    def _prime(self, structure: tuple) -> bool:
+        """Before the first case of the base's structure: build the model from the base scenario, solve it
+        and keep its optimum as the MIP start of every case on that model; True when it built."""
+        if not self.warm_start or self.rebuild or structure == self.key or structure != self.base_key:
+            return False
+        try:
+            self._fresh(self.base)
+            model, solver = self._built()
+            outcome, _ = solve_model(model, self.options, solver)
+            self._compile()
+        except Exception:  # no start then: the case builds its own model, and reports its own failure
+            self.key = None
+            return False
+        if self.push is not None and outcome.status.has_solution:
+            self.push.start = self.push.incumbent()
+        return True
+
     def _update(self, scenario: Scenario, resolved: Resolved | None = None) -> None:
         """Move the built model (Pyomo Params and the matrix HiGHS holds) to ``scenario`` (whose parameter
         vector ``resolved`` holds when the case was resolved on arrays)."""
@@ -149,16 +171,18 @@ class CaseSolver:
                 return failed_result(key, case, Status.ERROR, exc.render(), time.perf_counter() - t0)
             sid = scenario_id(scenario, self.options.as_dict())
             structure = self.base_key if scenario is self.base else structure_key(scenario)
-        rebuilt = self.rebuild or structure != self.key
-        if rebuilt:
+        primed = self._prime(structure)
+        reuse = not self.rebuild and structure == self.key
+        if not reuse:
             self._fresh(scenario)
+        rebuilt = primed or not reuse
         m, solver = self._built()
         try:
-            if not rebuilt:
+            if reuse:
                 self._update(scenario, resolved)
-            if rebuilt or self.push is None:
+            if not reuse or self.push is None:
                 outcome, _ = solve_model(m, self.options, solver)
-                if rebuilt:
+                if not reuse:
                     self._compile()
             else:
                 outcome = self.push.solve()
