@@ -31,7 +31,7 @@ from .synthetic import synthetic_scenario
 ROOT = Path(__file__).resolve().parents[1]
 THREADS = os.cpu_count() or 1
 
-FULL_SYNTHETIC = ((5, 10, 3, 5), (10, 20, 4, 6), (20, 40, 5, 12), (40, 80, 6, 15))
+FULL_SYNTHETIC = ((5, 10, 3, 5), (10, 20, 4, 6), (20, 20, 4, 10), (20, 40, 5, 12), (40, 80, 6, 15))
 QUICK_SYNTHETIC = ((5, 10, 3, 5), (10, 20, 4, 6))
 CAP_FILES = ("capa", "capb", "capc")
 CAP_TIME_LIMIT = 40.0  # seconds per capa/b/c instance in the 15-minute harness (--cap-full: none)

@@ -39,8 +39,11 @@ RUN = textwrap.dedent("""
     from optimizer.sweep.runner import run_sweep
 
     me = psutil.Process()
-    state = {"rss": [], "first": None, "last": None, "done": 0}
+    state = {"rss": [], "first": None, "last": None, "done": 0, "traced": -1.0}
     t0 = time.perf_counter()
+    trace = open(sys.argv[5], "w", buffering=1) if len(sys.argv) > 5 else None  # the RSS over time, as it runs
+    if trace:
+        trace.write("seconds,done,driver_rss_mb,driver_cpu_s\\n")
 
     def probe(*args):
         if len(args) == 1:
@@ -53,6 +56,12 @@ RUN = textwrap.dedent("""
         if done > state["done"]:
             state["done"], state["last"] = done, now
         state["rss"].append(me.memory_info().rss / 2**20)
+        if len(state["rss"]) > 10_000:  # the peak so far and the latest, not one float per tick
+            state["rss"][:] = [max(state["rss"]), state["rss"][-1]]
+        if trace and now - state["traced"] >= 10:
+            state["traced"] = now
+            use = resource.getrusage(resource.RUSAGE_SELF)
+            trace.write(f"{now:.1f},{done},{state['rss'][-1]:.1f},{use.ru_utime + use.ru_stime:.2f}\\n")
 
     run = run_sweep(sys.argv[2], sys.argv[3], workers=int(sys.argv[4]), on_progress=probe)
     use = resource.getrusage(resource.RUSAGE_SELF)
@@ -90,8 +99,10 @@ def base_sweep(folder: Path, count: int) -> Path:
     return monte_carlo_file(folder, count, base=old_base if old_base.exists() else None)
 
 
-def measure(code_root: Path, sweep_file: Path, out: Path, workers: int) -> dict:
-    proc = subprocess.run([sys.executable, "-c", RUN, str(code_root), str(sweep_file), str(out), str(workers)],
+def measure(code_root: Path, sweep_file: Path, out: Path, workers: int, trace: Path | None = None) -> dict:
+    """One sweep in a fresh process; with ``trace``, the driver's RSS and CPU written there every 10 s."""
+    extra = [str(trace)] if trace else []
+    proc = subprocess.run([sys.executable, "-c", RUN, str(code_root), str(sweep_file), str(out), str(workers), *extra],
                           cwd=code_root, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(code_root)})
     if proc.returncode != 0:
@@ -145,6 +156,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tiny", default="500,2500", help="two lengths of the tiny sweep")
     ap.add_argument("--base", default="100,400", help="two lengths of the base-case Monte Carlo")
     ap.add_argument("--memory", default="", help="lengths for the memory run, e.g. 10000,100000")
+    ap.add_argument("--trace-dir", type=Path, default=ROOT / "results" / "bench",
+                    help="where the memory runs write their trace, driver_memory_<n>.csv (RSS every 10 s)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -157,9 +170,9 @@ def main(argv: list[str] | None = None) -> None:
                 if spec:
                     a, b = (int(x) for x in spec.split(","))
                     rows += cpu_rows(code, kind, (a, b), args.workers, folder)
-            table = pd.DataFrame(rows)
             pd.set_option("display.width", 200)
-            print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+            if rows:
+                print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
             for r in rows:
                 if r["code"] == "new" and r["scenario"] == "base":
                     per_worker = r["steady_scen_per_s"] / args.workers
@@ -168,7 +181,9 @@ def main(argv: list[str] | None = None) -> None:
             if args.memory:
                 mem = []
                 for n in (int(x) for x in args.memory.split(",")):
-                    m = measure(ROOT, tiny_sweep(folder, n), folder / f"mem-{n}", args.workers)
+                    args.trace_dir.mkdir(parents=True, exist_ok=True)
+                    m = measure(ROOT, tiny_sweep(folder, n), folder / f"mem-{n}", args.workers,
+                                trace=args.trace_dir / f"driver_memory_{n}.csv")
                     mem.append({"scenarios": n, "driver_peak_mb": m["rss_peak_mb"], "driver_last_mb": m["rss_last_mb"],
                                 "wall_s": m["wall_s"], "driver_cpu_s": m["cpu_s"], "statuses": json.dumps(m["counts"])})
                 print("\n" + pd.DataFrame(mem).to_string(index=False, float_format=lambda v: f"{v:.1f}"))

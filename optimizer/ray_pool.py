@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import sys
 import time
 from collections import deque
@@ -167,11 +168,28 @@ class PoolStats:
     extra: dict = field(default_factory=dict)
 
 
+def owning(actor_cls: type) -> type:
+    """``actor_cls`` whose instances own their constructor's arguments: a private copy of each, made in the
+    actor's process before the class sees them. Ray hands numpy arrays (and the pandas tables built on them)
+    over zero-copy from the object store, where they belong to the process that put them there: when that
+    driver is killed, its objects are freed and their memory reused (by the next job's own objects), while
+    an actor of the killed job may still be solving with them. A plain pickle round trip (no out-of-band
+    buffers) copies every array."""
+
+    class Owning(actor_cls):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*pickle.loads(pickle.dumps(args)))
+
+    Owning.__name__, Owning.__qualname__ = actor_cls.__name__, actor_cls.__qualname__  # Ray's process titles
+    Owning.__module__, Owning.__doc__ = actor_cls.__module__, actor_cls.__doc__
+    return Owning
+
+
 class ActorPool:
     """``size`` actors of ``actor_cls`` (constructed with ``args``, one CPU each, never restarted by Ray:
     the pool replaces them), or one actor per entry of ``per_actor`` (a list of argument tuples: actors that
     each hold their own share, as Benders' do). The class must have a ``pid()`` method (its answer marks the
-    actor ready)."""
+    actor ready). Each actor works on its own copy of its arguments (:func:`owning`)."""
 
     def __init__(self, ray, actor_cls: type, args: tuple = (), size: int = 1, *,
                  per_actor: list[tuple] | None = None, runtime_env: dict | None = None):
@@ -179,7 +197,7 @@ class ActorPool:
         options: dict = {"num_cpus": 1, "max_restarts": 0, "max_task_retries": 0}
         if runtime_env:
             options["runtime_env"] = runtime_env
-        self.cls = ray.remote(**options)(actor_cls)
+        self.cls = ray.remote(**options)(owning(actor_cls))
         self.args = per_actor if per_actor is not None else [args] * max(1, size)
         self.slots = [_Slot() for _ in self.args]
         self.stats = PoolStats(actors=len(self.slots))

@@ -303,11 +303,6 @@ def test_ray_job_submit_runs_a_sweep(cluster, tmp_path):
         assert objective == pytest.approx(local[key], rel=2e-4)  # the smoke sweep's gap is 1e-4
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "quarantined while its fix is confirmed (issue 16): a worker of the killed job solved its case on arrays "
-    "handed over zero-copy from the object store, which went with the driver, and committed it as `error`; "
-    "workers now take a private copy of the sweep's context (failed 2 of 2 runs before, passed 3 of 3 after). "
-    "Lift the quarantine once CI runs confirm it."))
 def test_job_driver_sigkilled_and_the_sweep_resubmitted(cluster, tmp_path):
     """Through `ray job submit`, with a plain shared path: the workers write the results there themselves;
     the job's driver is SIGKILLed mid-sweep; a second job resumes; every scenario once, objectives as a

@@ -31,7 +31,7 @@ from .cases import Sweep
 from .dataset import tidy
 from .slices import case_slice, parameter_types
 from .spec import load_sweep
-from .store import Ranges, done_ranges, folder_kind, open_folder, read_commit, sweep_identity
+from .store import Ranges, done_ranges, forget_folder, open_folder, read_commit, sweep_identity
 from .store import StoreError as StoreError
 from .worker import CaseResult, CaseSolver, SweepContext, SweepWorker, case_key, failed_result, write_results
 
@@ -170,26 +170,32 @@ def run_sweep(
     if loc.local:
         check_output_folder(loc.root)  # before any solve: a wrong --out is found at once
     total = sweep.count()
-    identity, meta = sweep_meta(sweep, base, options)
-    kind, old = folder_kind(loc)
-    same = kind == "sweep" and old is not None and old.get("identity") == identity
-    progress = SweepProgress(total, done_ranges(loc).count() if same else 0)
+    _, meta = sweep_meta(sweep, base, options)
+    progress = SweepProgress(total, 0)
     ray = import_ray(address)
-    # Ray first when there is work: a refused connection leaves nothing behind
-    cap = min(workers, max(1, total - progress.skipped)) if workers else None  # never more CPUs than cases
-    started = connect(address, cap, verbose=verbose) if progress.skipped < total or repair else False
+    existed = loc.exists()
+    started = False
     lock = None
     pool = None
     stats: list[dict] = []
     n_workers = 0
     try:
+        # the folder first (a second run on it is refused at once, without starting Ray), then Ray if there
+        # is work; a refused connection leaves nothing behind in a folder this run created
         lock = open_folder(loc, meta, overwrite=overwrite)
         tidy(loc, repair=repair)
         done = done_ranges(loc)
         progress.skipped = done.count()
         todo = total - progress.skipped
-        if todo and not ray.is_initialized():
-            started = connect(address, min(workers, todo) if workers else None, verbose=verbose)
+        if todo:
+            try:
+                started = connect(address, min(workers, todo) if workers else None, verbose=verbose)
+            except BaseException:
+                lock.release()
+                lock = None
+                if not existed:
+                    forget_folder(loc)
+                raise
         n_workers = max(1, min(workers or cluster_cpus(ray), todo)) if todo else 0
         types = parameter_types(sweep)
         context = SweepContext(sweep, base, options.as_dict(), loc.uri if not loc.local else loc.root, types,

@@ -209,6 +209,17 @@ def remove_sweep(loc: Location) -> None:
                 loc.delete_dir(n)
 
 
+def forget_folder(loc: Location) -> None:
+    """Remove a folder that a run created and left with nothing but its ``sweep.json`` (its Ray connection
+    was refused before any solve)."""
+    remove_sweep(loc)
+    if loc.local:
+        try:
+            os.rmdir(loc.root)
+        except OSError:  # not empty after all: leave it
+            pass
+
+
 class Lock:
     """``_lock.json``: one writing run per folder. On a local file system it is created exclusively; on
     an object store it is a lease (written, read back, refreshed every :data:`HEARTBEAT` s, stale after
@@ -242,20 +253,16 @@ class Lock:
     def acquire(self) -> None:
         self.loc.mkdir()
         path = self.loc.path(LOCK)
-        for _ in range(2):
+        for _ in range(3):
             if self.loc.local:
-                try:
-                    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-                except FileExistsError:
-                    held = self._held()
-                    if held is None or self._stale(held):
-                        self.loc.delete(LOCK)
-                        continue
-                    self._refuse(held)
-                with os.fdopen(fd, "w") as f:
-                    f.write(self._body())
-                self.last = time.monotonic()
-                return
+                if self._create_whole(path):
+                    self.last = time.monotonic()
+                    return
+                held = self._held()
+                if held is None or self._stale(held):
+                    self._set_aside(path, held)
+                    continue
+                self._refuse(held)
             held = self._held()
             if held is not None and not self._stale(held):
                 self._refuse(held)
@@ -267,6 +274,43 @@ class Lock:
             self.last = time.monotonic()
             return
         raise StoreError(f"could not take the lock {self.loc.uri}/{LOCK}")
+
+    def _create_whole(self, path: str) -> bool:
+        """Create ``path`` with this run's body, whole, only if it does not exist: the body goes to a private
+        file first, then is hard-linked to the lock's name (atomic, and refused if the name exists, on local
+        and network file systems). A lock created empty then filled would, in between, read as unreadable to
+        a second run starting at the same instant, which would take it over: both would write."""
+        tmp = self.loc.path(f".{LOCK}.{self.run}")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(self._body())
+        try:
+            os.link(tmp, path)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
+
+    def _set_aside(self, path: str, stale: dict | None) -> None:
+        """Remove the stale lock ``stale`` so that the next attempt can create one. It is renamed aside
+        first (atomic) and checked: if another run took it over since it was read, that run's lock is put
+        back (deleting by name would remove the other run's fresh lock, and both would write)."""
+        aside = self.loc.path(f".{LOCK}.{self.run}.stale")
+        try:
+            os.rename(path, aside)
+        except FileNotFoundError:
+            return  # another run set it aside first
+        try:
+            with open(aside, encoding="utf-8") as f:
+                moved = json.loads(f.read())
+        except ValueError:
+            moved = None
+        if moved is not None and (stale is None or moved.get("run") != stale.get("run")):
+            try:
+                os.link(aside, path)
+            except FileExistsError:
+                pass
+        os.unlink(aside)
 
     def _held(self) -> dict | None:
         try:
