@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .files import atomic_write
@@ -224,32 +225,87 @@ def closure_years(builds: pd.DataFrame) -> dict[str, int]:
     return {str(p): int(y) for p, y in zip(rows["plant"], rows["start_year"])}
 
 
+KPI_UNITS: dict[str, str] = {
+    "total_cost_musd": "$M (discounted)", "investment_cash_musd": "$M", "new_capacity_gwh": "GWh/yr",
+    "openings": "sites", "expansion_steps": "steps", "closures": "plants", "closure_cash_musd": "$M",
+    "demand_gwh": "GWh", "served_gwh": "GWh", "unmet_gwh": "GWh", "service_level": "fraction",
+    "avg_landed_usd_per_kwh": "$/kWh", "co2_kt": "ktCO2", "avg_utilisation": "fraction",
+    "nominal_cost_musd": "$M (nominal)", "lp_fixed_objective": "$M (discounted)",
+}
+"""The KPIs of a solve, in the order of the ``kpis`` table, and their units."""
+
+
+def segment_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Sum of ``values[offsets[i]:offsets[i + 1]]`` for each segment i, each summed as numpy (and pandas)
+    sums one array, so a case's sums do not depend on the other cases of its batch."""
+    return np.array([np.sum(values[a:b]) for a, b in zip(offsets[:-1], offsets[1:])], dtype=float)
+
+
+def kpi_values(objective: np.ndarray, lp_objective: np.ndarray, flows: dict[str, np.ndarray],
+               builds: dict[str, np.ndarray], capacity: dict[str, np.ndarray], costs: np.ndarray,
+               unmet: dict[str, np.ndarray], offsets: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The KPIs (:data:`KPI_UNITS`) of n cases at once, from their result tables' columns stacked case after
+    case (``offsets[table]``: the n + 1 row offsets of each case). The one definition of every KPI:
+
+    * investment cash / new capacity: sums over the builds that are not closures; openings: their count;
+      expansion steps: the sum of ``count`` over steps; closures and their cash: count and sum;
+    * demand, unmet: sums of the ``unmet`` table; served = sum of flow GWh (shipped);
+    * service level = shipped / demand (1 without demand); average landed cost = sum cost_musd / shipped;
+    * CO2 kt = sum over flows of GWh x co2[p,t] (``flows["co2"]``, in flow order);
+    * average utilisation = sum production / sum available (NaN without capacity);
+    * nominal cost = sum of the ``costs`` table's nominal $M.
+    """
+    n = len(objective)
+    kind = builds["kind"]
+    closure, opening, step = kind == "closure", kind == "opening", kind == "step"
+    build_case = np.repeat(np.arange(n), np.diff(offsets["builds"]))
+
+    def by_case(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Sum over the builds of each case selected by ``mask`` (as pandas sums the filtered frame)."""
+        return segment_sums(values[mask], np.searchsorted(build_case[mask], np.arange(n + 1)))
+
+    shipped = segment_sums(flows["gwh"], offsets["flows"])
+    demand = segment_sums(unmet["demand_gwh"], offsets["unmet"])
+    production = segment_sums(capacity["production_gwh"], offsets["capacity"])
+    available = segment_sums(capacity["available_gwh"], offsets["capacity"])
+    flow_cost = segment_sums(flows["cost_musd"], offsets["flows"])
+    co2 = np.array([sum(flows["co2"][a:b].tolist()) for a, b in zip(offsets["flows"][:-1], offsets["flows"][1:])],
+                   dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {
+            "total_cost_musd": np.asarray(objective, dtype=float),
+            "investment_cash_musd": by_case(builds["cash_musd"], ~closure),
+            "new_capacity_gwh": by_case(builds["gwh"], ~closure),
+            "openings": np.bincount(build_case[opening], minlength=n).astype(float),
+            "expansion_steps": by_case(builds["count"], step),
+            "closures": np.bincount(build_case[closure], minlength=n).astype(float),
+            "closure_cash_musd": by_case(builds["cash_musd"], closure),
+            "demand_gwh": demand,
+            "served_gwh": shipped,
+            "unmet_gwh": segment_sums(unmet["unmet_gwh"], offsets["unmet"]),
+            "service_level": np.where(demand > 0, shipped / demand, 1.0),
+            "avg_landed_usd_per_kwh": np.where(shipped > 0, flow_cost / shipped, np.nan),
+            "co2_kt": co2,
+            "avg_utilisation": np.where(available > 0, production / available, np.nan),
+            "nominal_cost_musd": segment_sums(costs, offsets["costs"]),
+            "lp_fixed_objective": np.asarray(lp_objective, dtype=float),
+        }
+
+
 def _kpis(s: Scenario, outcome: SolveOutcome, flows: pd.DataFrame, builds: pd.DataFrame, capacity: pd.DataFrame,
           costs: pd.DataFrame, unmet: pd.DataFrame, lp_objective: float | None) -> pd.DataFrame:
+    """The ``kpis`` table of one solve (:func:`kpi_values` on one case)."""
     d = s.data
-    closures = builds[builds["kind"] == "closure"]
-    builds = builds[builds["kind"] != "closure"]
-    shipped = float(flows["gwh"].sum())
-    demand = float(unmet["demand_gwh"].sum())
-    co2 = float(sum(q * d.co2[p, t] for p, t, q in zip(flows["plant"], flows["year"], flows["gwh"])))
-    rows = [
-        ("total_cost_musd", outcome.objective, "$M (discounted)"),
-        ("investment_cash_musd", float(builds["cash_musd"].sum()), "$M"),
-        ("new_capacity_gwh", float(builds["gwh"].sum()), "GWh/yr"),
-        ("openings", float((builds["kind"] == "opening").sum()), "sites"),
-        ("expansion_steps", float(builds.loc[builds["kind"] == "step", "count"].sum()), "steps"),
-        ("closures", float(len(closures)), "plants"),
-        ("closure_cash_musd", float(closures["cash_musd"].sum()), "$M"),
-        ("demand_gwh", demand, "GWh"),
-        ("served_gwh", shipped, "GWh"),
-        ("unmet_gwh", float(unmet["unmet_gwh"].sum()), "GWh"),
-        ("service_level", shipped / demand if demand > 0 else 1.0, "fraction"),
-        ("avg_landed_usd_per_kwh", float(flows["cost_musd"].sum()) / shipped if shipped > 0 else float("nan"),
-         "$/kWh"),
-        ("co2_kt", co2, "ktCO2"),
-        ("avg_utilisation", float(capacity["production_gwh"].sum() / capacity["available_gwh"].sum())
-         if capacity["available_gwh"].sum() > 0 else float("nan"), "fraction"),
-        ("nominal_cost_musd", float(costs["nominal_musd"].sum()), "$M (nominal)"),
-        ("lp_fixed_objective", lp_objective if lp_objective is not None else float("nan"), "$M (discounted)"),
-    ]
+    co2 = np.array([q * d.co2[p, t] for p, t, q in zip(flows["plant"], flows["year"], flows["gwh"])], dtype=float)
+    offsets = {name: np.array([0, len(frame)]) for name, frame in
+               (("flows", flows), ("builds", builds), ("capacity", capacity), ("costs", costs), ("unmet", unmet))}
+    values = kpi_values(np.array([outcome.objective], dtype=float),
+                        np.array([lp_objective if lp_objective is not None else np.nan], dtype=float),
+                        {"gwh": flows["gwh"].to_numpy(float), "cost_musd": flows["cost_musd"].to_numpy(float),
+                         "co2": co2},
+                        {c: builds[c].to_numpy() for c in ("kind", "count", "gwh", "cash_musd")},
+                        {c: capacity[c].to_numpy(float) for c in ("production_gwh", "available_gwh")},
+                        costs["nominal_musd"].to_numpy(float),
+                        {c: unmet[c].to_numpy(float) for c in ("demand_gwh", "unmet_gwh")}, offsets)
+    rows = [(name, float(values[name][0]), unit) for name, unit in KPI_UNITS.items()]
     return pd.DataFrame(rows, columns=COLUMNS["kpis"]).astype({"value": float})

@@ -258,3 +258,13 @@ def param_vector(keys: list[tuple[str, object]], groups: Mapping[str, Mapping]) 
     """Values of the Params named by ``keys`` (see :meth:`ParameterPush.param_keys`) in a scenario's
     :func:`optimizer.model.params.param_groups`."""
     return np.fromiter((groups[g][k] for g, k in keys), dtype=float, count=len(keys))
+
+
+def solution_columns(solver) -> tuple[np.ndarray, dict[int, int]]:
+    """The incumbent HiGHS holds for a persistent ``Highs`` interface, as the vector of its column values,
+    and the column of each Pyomo variable (``id(variable) -> column``; a variable HiGHS never received is
+    absent). An empty vector when HiGHS holds no model (a model without variables)."""
+    highs = solver._solver_model
+    if highs is None:
+        return np.zeros(0), {}
+    return np.array(highs.getSolution().col_value, dtype=float), solver._pyomo_var_to_solver_var_map

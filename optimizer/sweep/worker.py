@@ -15,8 +15,9 @@ import json
 import os
 import pickle
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pyomo.contrib.solver.solvers.highs import Highs
@@ -27,21 +28,22 @@ from ..location import resolve
 from ..model import build_model
 from ..model.context import SourcingModel
 from ..model.params import param_groups, point_at, structure_key, update_params
-from ..results import extract_tables
 from ..scenario import Scenario
 from ..solver import SolveOptions, Status, new_solver, solve_model
 from .apply import apply_changes
 from .arrays import ArrayCases, Resolved
 from .cases import Case, Sweep, scenario_id, scenario_id_of
-from .push import NotPolynomial, ParameterPush, param_vector
+from .push import NotPolynomial, ParameterPush, param_vector, solution_columns
 from .slices import case_slice
 from .store import LONG_TABLES, ack, read_commit, write_batch
+from .tables import CaseSolution, TableLayout, batch_tables
 
-# the summary's KPI columns (results.extract_tables' kpis), present in every part even when no case of a
-# batch has a solution, so that every part of the summary has the same schema
+# the summary's KPI columns (results.KPI_UNITS), present in every part even when no case of a batch has a
+# solution, so that every part of the summary has the same schema (the closures' two last, where a batch
+# with solutions has always had them)
 KPI_COLUMNS = ("total_cost_musd", "investment_cash_musd", "new_capacity_gwh", "openings", "expansion_steps",
                "demand_gwh", "served_gwh", "unmet_gwh", "service_level", "avg_landed_usd_per_kwh", "co2_kt",
-               "avg_utilisation", "nominal_cost_musd", "lp_fixed_objective")
+               "avg_utilisation", "nominal_cost_musd", "lp_fixed_objective", "closures", "closure_cash_musd")
 
 
 def case_key(base_sha256: str, case: Case, options: dict) -> str:
@@ -54,7 +56,8 @@ def case_key(base_sha256: str, case: Case, options: dict) -> str:
 
 @dataclass
 class CaseResult:
-    """What a worker sends back for one case."""
+    """What a worker keeps of one case: the summary's fields and, for a case with a solution, the solution
+    vector its tables are built from when the batch is written (:mod:`.tables`)."""
 
     case_key: str
     name: str
@@ -69,10 +72,19 @@ class CaseResult:
     rebuilt: bool
     message: str = ""
     why_infeasible: str = ""  # for an infeasible case: the relaxations that make it feasible, "; "-joined
-    kpis: dict = field(default_factory=dict)
-    tables: dict = field(default_factory=dict)
+    solution: CaseSolution | None = None
     worker_pid: int = 0
     case_index: int = -1  # the case's number in the sweep
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """This case's long tables and ``kpis`` (one row, a column per KPI), built on demand; empty without a
+        solution."""
+        if self.solution is None:
+            return {}
+        frames = long_frames([self], *batch_tables([self.solution]))
+        ids = ["case_index", "scenario_id", "case_key"]
+        return {k: v.drop(columns=ids, errors="ignore") for k, v in frames.items()}
 
 
 def failed_result(key: str, case: Case, status: Status, message: str, wall: float = 0.0) -> CaseResult:
@@ -99,6 +111,7 @@ class CaseSolver:
         self.push_keys: list[tuple[str, object]] = []  # (group, index) of each pushed Param
         self.masks: dict = {}  # rows each sweep filter selects in the base tables
         self.key: tuple | None = None
+        self.layout: TableLayout | None = None  # where the tables' rows are in the model's HiGHS columns
         self.base_key = structure_key(base)  # every case resolved on arrays has the base's structure
         self.arrays = ArrayCases(base, source, self.masks) if not rebuild else None
         self.solved = 0
@@ -109,6 +122,7 @@ class CaseSolver:
         # the model's structure never changes in place: only parameters do, pushed by hand in solve()
         self.solver = new_solver(manual_updates=True)
         self.push = None  # compiled after the interface has loaded the model (first solve)
+        self.layout = None
         self.key = structure_key(scenario)
         self.rebuilds += 1
 
@@ -195,16 +209,17 @@ class CaseSolver:
                 why = "; ".join(explain_infeasible(scenario, self.options))
             except Exception as exc:  # the status stands; only the explanation is missing
                 why = f"no explanation: {type(exc).__name__}: {exc}"
-        tables = extract_tables(m, outcome, {}, None) if outcome.status.has_solution else {}
-        kpis: dict[str, float] = {}
-        if tables:
-            k = tables.pop("kpis")
-            kpis = {name: float(v) for name, v in zip(k["kpi"], k["value"], strict=True)}
+        solution = None
+        if outcome.status.has_solution:
+            # the column values only: the tables are built for the whole batch when it is written
+            x, columns = solution_columns(solver)
+            if self.layout is None:
+                self.layout = TableLayout(m, columns)
+            solution = CaseSolution(x, self.layout, outcome.objective, scenario)
         self.solved += 1
         return CaseResult(key, case.name, dict(case.params), sid, outcome.status.value, outcome.objective,
                           outcome.bound, outcome.gap, outcome.solve_seconds, time.perf_counter() - t0, rebuilt,
-                          why_infeasible=why, kpis=kpis, tables={k: v for k, v in tables.items() if k in LONG_TABLES},
-                          worker_pid=os.getpid())
+                          why_infeasible=why, solution=solution, worker_pid=os.getpid())
 
 
 def _param_value(value: object) -> float | str | None:
@@ -222,8 +237,30 @@ SUMMARY_TYPES = {"case_index": pa.int64(), "scenario_id": pa.string(), "case_key
                  "message": pa.string(), "why_infeasible": pa.string()}
 
 
+def long_frames(results: list[CaseResult], tables: dict[str, dict], kpis: list[dict[str, float]]
+                ) -> dict[str, pd.DataFrame]:
+    """The long tables of :func:`.tables.batch_tables` for ``results`` (its solutions, in order) with
+    case_index, scenario_id and case_key columns; ``kpis`` one row per case (``case_index``, then a column
+    per KPI)."""
+    index = np.array([r.case_index for r in results], dtype=np.int64)
+    sid = np.array([r.scenario_id for r in results], dtype=object)
+    key = np.array([r.case_key for r in results], dtype=object)
+    frames = {}
+    for name in LONG_TABLES:
+        cols = tables[name]
+        case = cols["case"].astype(np.int64)
+        frames[name] = pd.DataFrame({"case_index": index[case], "scenario_id": sid[case], "case_key": key[case],
+                                     **{c: v for c, v in cols.items() if c != "case"}}) if len(case) else pd.DataFrame()
+    frames["kpis"] = pd.DataFrame([{"case_index": r.case_index, **k} for r, k in zip(results, kpis)])
+    return frames
+
+
 def to_frames(results: list[CaseResult], parameter_names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-    """Summary rows and long tables (with case_index, scenario_id and case_key columns) of a batch."""
+    """Summary rows and long tables (with case_index, scenario_id and case_key columns) of a batch: the
+    tables of every solved case built at once (:func:`.tables.batch_tables`)."""
+    solved = [r for r in results if r.solution is not None]
+    tables, kpis = batch_tables([r.solution for r in solved if r.solution is not None])
+    kpis_of = {id(r): k for r, k in zip(solved, kpis)}
     rows = []
     for r in results:
         row: dict[str, object] = {"case_index": r.case_index, "scenario_id": r.scenario_id, "case_key": r.case_key,
@@ -234,20 +271,11 @@ def to_frames(results: list[CaseResult], parameter_names: tuple[str, ...]) -> di
                    wall_seconds=r.wall_seconds, rebuilt=r.rebuilt, message=r.message,
                    why_infeasible=r.why_infeasible)
         row.update({k: float("nan") for k in KPI_COLUMNS})
-        row.update(r.kpis)
+        row.update(kpis_of.get(id(r), {}))
         rows.append(row)
-    frames = {"summary": pd.DataFrame(rows)}
-    for name in LONG_TABLES:
-        parts = []
-        for r in results:
-            if name in r.tables and len(r.tables[name]):
-                t = r.tables[name].copy()
-                t.insert(0, "case_index", r.case_index)
-                t.insert(1, "scenario_id", r.scenario_id)
-                t.insert(2, "case_key", r.case_key)
-                parts.append(t)
-        frames[name] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    return frames
+    frames = long_frames(solved, tables, kpis)
+    frames.pop("kpis")
+    return {"summary": pd.DataFrame(rows), **frames}
 
 
 def to_arrow(results: list[CaseResult], parameter_names: tuple[str, ...], parameter_types: dict[str, str]
