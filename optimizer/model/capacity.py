@@ -6,6 +6,7 @@ import pyomo.environ as pyo
 
 from ..scenario import GWH_PER_KWH_VEHICLE
 from .context import SourcingModel
+from .linear import linear_sum, var_sum
 
 
 def available_capacity(m: SourcingModel, p: str, t: int):
@@ -20,7 +21,8 @@ def available_capacity(m: SourcingModel, p: str, t: int):
         terms += [(pl.opening_gwh * pl.delivered(s, t), m.open[p, s]) for s in d.starts[p]]
     if p in m.ix.expandable:
         terms += [(pl.step_gwh * pl.delivered(s, t), m.steps[p, s]) for s in d.starts[p]]
-    return expr + sum(c * v for c, v in terms if c > 0)
+    terms = [(c, v) for c, v in terms if c > 0]
+    return expr + linear_sum([c for c, _ in terms], [v for _, v in terms])
 
 
 def define_plant_capacity(m: SourcingModel) -> None:
@@ -30,10 +32,10 @@ def define_plant_capacity(m: SourcingModel) -> None:
     lead time); alpha[p,t] is the plant's availability (1, or 0 in an outage year).
     Dual: value of one more GWh of cell capacity at p in year t ($M/GWh = $/kWh, discounted).
     """
-    ix = m.ix
+    ix, x = m.ix, m.flow_var
 
     def rule(_m, p, t):
-        shipped = sum(m.flow[f] for f in ix.by_plant_year[p, t])
+        shipped = var_sum([x[f] for f in ix.by_plant_year[p, t]])
         return shipped <= m.par.availability[p, t] * available_capacity(m, p, t)
 
     m.plant_capacity = pyo.Constraint(sorted(ix.by_plant_year), rule=rule)
@@ -46,11 +48,12 @@ def define_assembly_capacity(m: SourcingModel) -> None:
     sides in thousands of vehicles for scaling. Only where the capacity is limited.
     Dual: value of capacity for 1,000 more vehicles ($M, discounted).
     """
-    d, ix = m.d, m.ix
+    d, ix, x = m.d, m.ix, m.flow_var
     index = sorted(k for k in ix.by_assembly_year if k in d.assembly_cap)
+    per_gwh = {v: 1.0 / (pack * GWH_PER_KWH_VEHICLE * 1000.0) for v, pack in d.pack_kwh.items()}
 
     def rule(_m, a, t):
-        built = sum(m.flow[f] / (d.pack_kwh[f[2]] * GWH_PER_KWH_VEHICLE * 1000.0) for f in ix.by_assembly_year[a, t])
-        return built <= m.par.assembly_cap[a, t] / 1000.0
+        flows = ix.by_assembly_year[a, t]
+        return linear_sum([per_gwh[f[2]] for f in flows], [x[f] for f in flows]) <= m.par.assembly_cap[a, t] / 1000.0
 
     m.assembly_capacity = pyo.Constraint(index, rule=rule)

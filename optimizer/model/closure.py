@@ -13,6 +13,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from .context import SourcingModel
+from .linear import var_sum
 
 
 def closed(m: SourcingModel, p: str, t: int):
@@ -54,7 +55,7 @@ def define_closure_flow(m: SourcingModel) -> None:
              for t in d.years if t >= years[0] and (p, t) in ix.by_plant_year]
 
     def rule(_m, p, t):
-        shipped = sum(m.flow[f] for f in ix.by_plant_year[p, t])
+        shipped = var_sum([m.flow_var[f] for f in ix.by_plant_year[p, t]])
         return shipped <= flow_bound(m, p, t) * (1 - closed(m, p, t))
 
     m.closure_flow = pyo.Constraint(index, rule=rule)

@@ -102,13 +102,15 @@ class SourcingModel(pyo.ConcreteModel):
     scenario its rules and the result extraction read; a sweep worker re-points it with
     :func:`.params.point_at`), ``d`` its :class:`~optimizer.scenario.ModelData`, ``ix`` the index
     groupings (:class:`ModelIndex`), ``par`` the numeric parameters by group (:mod:`.params`: plain
-    numbers, or Pyomo Params when ``mutable``)."""
+    numbers, or Pyomo Params when ``mutable``), ``flow_var`` each flow's variable ``flow[f]`` by its index f (a
+dict lookup where the rules would otherwise index the Pyomo component row by row)."""
 
     scenario: Scenario
     d: ModelData
     ix: ModelIndex
     par: SimpleNamespace
     mutable: bool
+    flow_var: dict[tuple[str, str, str, int], Any]
 
     def __init__(self, scenario: Scenario, mutable: bool = False) -> None:
         super().__init__(name=scenario.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from .context import SourcingModel
+from .linear import var_sum
 
 
 def define_demand_balance(m: SourcingModel) -> None:
@@ -15,15 +16,17 @@ def define_demand_balance(m: SourcingModel) -> None:
     ``Constraint.Infeasible`` and the scenario infeasible, explained as that demand short. Dual: marginal
     cost of cells for model v at assembly plant a in year t ($/kWh, discounted).
     """
-    d, ix = m.d, m.ix
+    d, ix, x = m.d, m.ix, m.flow_var
     soft = hasattr(m, "unserved")
 
     def rule(_m, a, v, t):
         flows = ix.by_demand.get((a, v, t), ())
         if not flows and not soft:
             return pyo.Constraint.Infeasible
-        served = sum(m.flow[f] for f in flows)
-        return served + (m.unserved[a, v, t] if soft else 0) == m.par.demand[a, v, t]
+        served = [x[f] for f in flows]
+        if soft:
+            served.append(m.unserved[a, v, t])
+        return var_sum(served) == m.par.demand[a, v, t]
 
     m.demand_balance = pyo.Constraint(list(d.demand_gwh), rule=rule)
 
@@ -38,15 +41,16 @@ def define_open_link(m: SourcingModel) -> None:
     integers fixed): shares the price of an unopened site with ``plant_capacity``; read capacity values
     from ``plant_capacity``.
     """
-    d, ix = m.d, m.ix
+    d, ix, x = m.d, m.ix, m.flow_var
     cand = set(ix.candidates)
     index = [f for f in ix.flows if f[0] in cand]
+    online = {(p, t): [m.open[p, s] for s in d.starts[p] if d.plants[p].online(s, t)]
+              for p in cand for t in d.years}
 
     def rule(_m, p, a, v, t):
-        pl = d.plants[p]
-        opened = [m.open[p, s] for s in d.starts[p] if pl.online(s, t)]
+        opened = online[p, t]
         if not opened:
-            return m.flow[p, a, v, t] == 0
-        return m.flow[p, a, v, t] <= m.par.demand[a, v, t] * sum(opened)
+            return x[p, a, v, t] == 0
+        return x[p, a, v, t] <= m.par.demand[a, v, t] * var_sum(opened)
 
     m.open_link = pyo.Constraint(index, rule=rule)

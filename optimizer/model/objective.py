@@ -6,6 +6,7 @@ import pyomo.environ as pyo
 
 from .closure import closure_cash, open_nameplate
 from .context import INVESTMENTS, SourcingModel
+from .linear import linear_sum
 from .params import SCALAR
 
 COST_CATEGORIES = ("investment", "fixed_om", "closure", "cell", "freight", "tariff", "carbon", "credit", "unserved")
@@ -23,17 +24,47 @@ def nameplate(m: SourcingModel, p: str, t: int):
     return expr
 
 
-def _cost_terms(m: SourcingModel, category: str, t: int):
-    d, ix, s = m.d, m.ix, m.scenario
+def _investment_terms(m: SourcingModel) -> dict[int, list[tuple[object, object]]]:
+    """Year t -> the terms (F[p] chi[p,s,t], w[p,s]) and (G[p] chi[p,s,t], z[p,s]) charged in t."""
+    s = m.scenario
+    by_year: dict[int, list[tuple[object, object]]] = {t: [] for t in m.d.years}
+    for f in INVESTMENTS:
+        var, cash = f.of(m), getattr(m.par, f.cash)
+        for p, y in getattr(m.ix, f.index):
+            for t, share in s.charges(p, y).items():
+                if share > 0 and t in by_year:
+                    by_year[t].append((cash[p] * share, var[p, y]))
+    return by_year
+
+
+def _flow_costs(m: SourcingModel, category: str, t: int):
+    """sum_{p,a,v} (the category's part of the per-kWh lane cost) x[p,a,v,t], in one expression."""
+    flows = m.ix.by_year.get(t, ())
+    x = m.flow_var
+    return linear_sum(_lane_cost_parts(m, category, t, flows), [x[f] for f in flows])
+
+
+def _lane_cost_parts(m: SourcingModel, category: str, t: int, flows) -> list:
+    """One part of the per-kWh lane cost (see ``ModelData.unit_cost_parts``) of each flow of year t, from the
+    parameters."""
+    par = m.par
+    if category == "cell":
+        return [par.cell_cost[p, t] for p, _, _, _ in flows]
+    if category == "freight":
+        return [par.freight[p, a, t] for p, a, _, _ in flows]
+    if category == "tariff":
+        return [par.tariff[p, a, t] * par.cell_cost[p, t] for p, a, _, _ in flows]
+    if category == "carbon":
+        return [par.carbon_price[t] * par.co2[p, t] / 1000.0 for p, _, _, _ in flows]
+    if category == "credit":
+        return [-par.credit[p, t] for p, _, _, _ in flows]
+    raise ValueError(category)
+
+
+def _cost_terms(m: SourcingModel, category: str, t: int, investment: dict[int, list[tuple[object, object]]]):
+    d = m.d
     if category == "investment":
-        terms = []
-        for f in INVESTMENTS:
-            var, cash = f.of(m), getattr(m.par, f.cash)
-            for p, y in getattr(ix, f.index):
-                share = s.charges(p, y).get(t, 0.0)
-                if share > 0:
-                    terms.append(cash[p] * share * var[p, y])
-        return sum(terms)
+        return linear_sum(*zip(*investment[t])) if investment[t] else 0
     if category == "fixed_om":
         return sum(m.par.fixed_om[p] * open_nameplate(m, p, t, nameplate(m, p, t)) for p in d.plants)
     if category == "closure":
@@ -42,24 +73,9 @@ def _cost_terms(m: SourcingModel, category: str, t: int):
         if not hasattr(m, "unserved"):
             return 0.0
         pen = m.par.penalty[SCALAR]
-        return sum(pen * m.unserved[k] for k in d.demand_gwh if k[2] == t)
-    return sum(_lane_cost_part(m, category, p, a, t) * m.flow[p, a, v, t] for p, a, v, _ in ix.by_year.get(t, ()))
-
-
-def _lane_cost_part(m: SourcingModel, category: str, p: str, a: str, t: int):
-    """One part of the per-kWh lane cost (see ``ModelData.unit_cost_parts``), from the parameters."""
-    par = m.par
-    if category == "cell":
-        return par.cell_cost[p, t]
-    if category == "freight":
-        return par.freight[p, a, t]
-    if category == "tariff":
-        return par.tariff[p, a, t] * par.cell_cost[p, t]
-    if category == "carbon":
-        return par.carbon_price[t] * par.co2[p, t] / 1000.0
-    if category == "credit":
-        return -par.credit[p, t]
-    raise ValueError(category)
+        unserved = [m.unserved[k] for k in d.demand_gwh if k[2] == t]
+        return linear_sum([pen] * len(unserved), unserved)
+    return _flow_costs(m, category, t)
 
 
 def define_objective(m: SourcingModel) -> None:
@@ -75,8 +91,9 @@ def define_objective(m: SourcingModel) -> None:
     (:func:`.closure.open_nameplate`); closure_t = sum_p C[p] c[p,t].
     """
     d = m.d
+    investment = _investment_terms(m)
     m.cost = pyo.Expression(
-        [(k, t) for k in COST_CATEGORIES for t in d.years], rule=lambda _m, k, t: _cost_terms(m, k, t)
+        [(k, t) for k in COST_CATEGORIES for t in d.years], rule=lambda _m, k, t: _cost_terms(m, k, t, investment)
     )
     m.total_cost = pyo.Objective(
         expr=sum(d.discount[t] * m.cost[k, t] for k in COST_CATEGORIES for t in d.years), sense=pyo.minimize

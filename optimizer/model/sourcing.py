@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from .context import SourcingModel
+from .linear import linear_sum, var_sum
 
 
 def define_local_content(m: SourcingModel) -> None:
@@ -13,7 +14,7 @@ def define_local_content(m: SourcingModel) -> None:
 
     Dual: cost of one more GWh of required local cells ($/kWh, discounted).
     """
-    d, ix = m.d, m.ix
+    d, ix, x = m.d, m.ix, m.flow_var
     rules = {r.rule: r for r in d.rules}
     index = [(r.rule, t) for r in d.rules for t in r.years]
 
@@ -22,12 +23,12 @@ def define_local_content(m: SourcingModel) -> None:
         local, total = [], []
         for a in r.assemblies:
             for f in ix.by_assembly_year.get((a, t), ()):
-                total.append(m.flow[f])
+                total.append(x[f])
                 if f[0] in r.plants:
-                    local.append(m.flow[f])
+                    local.append(x[f])
         if not total:
             return pyo.Constraint.Skip
-        return sum(local) >= r.min_share * sum(total)
+        return var_sum(local) >= r.min_share * var_sum(total)
 
     m.local_content = pyo.Constraint(index, rule=rule)
 
@@ -38,12 +39,12 @@ def define_supplier_share(m: SourcingModel) -> None:
     No cell plant supplies more than the share sigma[a] of assembly plant a's cells in a year.
     Dual: cost of the diversification requirement per GWh ($/kWh, discounted).
     """
-    d, ix = m.d, m.ix
+    d, ix, x = m.d, m.ix, m.flow_var
     index = [(p, a, t) for (p, a, t) in ix.by_lane_year if d.max_supplier_share[a] < 1.0]
 
     def rule(_m, p, a, t):
-        mine = sum(m.flow[f] for f in ix.by_lane_year[p, a, t])
-        allf = sum(m.flow[f] for f in ix.by_assembly_year[a, t])
+        mine = var_sum([x[f] for f in ix.by_lane_year[p, a, t]])
+        allf = var_sum([x[f] for f in ix.by_assembly_year[a, t]])
         return mine <= d.max_supplier_share[a] * allf
 
     m.supplier_share = pyo.Constraint(sorted(index), rule=rule)
@@ -56,14 +57,14 @@ def define_min_offtake(m: SourcingModel) -> None:
 
     Dual: cost of the commitment per GWh ($/kWh, discounted).
     """
-    d, ix = m.d, m.ix
+    d, ix, x = m.d, m.ix, m.flow_var
     index = sorted(k for k, q in d.min_offtake.items() if q > 0)
 
     def rule(_m, p, t):
-        shipped = [m.flow[f] for f in ix.by_plant_year.get((p, t), ())]
+        shipped = [x[f] for f in ix.by_plant_year.get((p, t), ())]
         if not shipped:
             return pyo.Constraint.Infeasible
-        return sum(shipped) >= m.par.min_offtake[p, t]
+        return var_sum(shipped) >= m.par.min_offtake[p, t]
 
     m.min_offtake = pyo.Constraint(index, rule=rule)
 
@@ -71,12 +72,12 @@ def define_min_offtake(m: SourcingModel) -> None:
 def define_co2_cap(m: SourcingModel) -> None:
     """``co2_cap[t]``: sum_{p,a,v} e[p,t] x[p,a,v,t] <= E[t]  where a cap is set (kt CO2;
     GWh x kg/kWh = kt). Dual: shadow price of CO2 ($M/kt = $/kg, discounted)."""
-    d, ix = m.d, m.ix
-    years_with_flows = {f[3] for f in ix.flows}
-    index = sorted(t for t in d.co2_cap if t in years_with_flows)
+    d, ix, x = m.d, m.ix, m.flow_var
+    index = sorted(t for t in d.co2_cap if t in ix.by_year)
 
     def rule(_m, t):
-        emitted = sum(m.par.co2[f[0], t] * m.flow[f] for f in ix.by_year.get(t, ()))
+        flows = ix.by_year.get(t, ())
+        emitted = linear_sum([m.par.co2[f[0], t] for f in flows], [x[f] for f in flows])
         return emitted <= m.par.co2_cap[t]
 
     m.co2_cap = pyo.Constraint(index, rule=rule)
@@ -91,13 +92,13 @@ def define_single_sourcing(m: SourcingModel) -> None:
     """
     if not hasattr(m, "source"):
         return
-    ix = m.ix
+    ix, x = m.ix, m.flow_var
     pairs: dict[tuple[str, str], list[str]] = {}
     for p, a, v in ix.by_arc:
         pairs.setdefault((a, v), []).append(p)
     m.single_source_pick = pyo.Constraint(
-        sorted(pairs), rule=lambda _m, a, v: sum(m.source[p, a, v] for p in pairs[a, v]) == 1
+        sorted(pairs), rule=lambda _m, a, v: var_sum([m.source[p, a, v] for p in pairs[a, v]]) == 1
     )
     m.single_source_link = pyo.Constraint(
-        list(ix.flows), rule=lambda _m, p, a, v, t: m.flow[p, a, v, t] <= m.par.demand[a, v, t] * m.source[p, a, v]
+        list(ix.flows), rule=lambda _m, p, a, v, t: x[p, a, v, t] <= m.par.demand[a, v, t] * m.source[p, a, v]
     )

@@ -28,6 +28,7 @@ def define_variables(scenario: Scenario, mutable: bool = False) -> SourcingModel
     d, ix = m.d, m.ix
     define_params(m, mutable)
     m.flow = pyo.Var(list(ix.flows), domain=pyo.NonNegativeReals)
+    m.flow_var = dict(m.flow.items())
     if scenario.config.demand == "soft":
         m.unserved = pyo.Var(list(d.demand_gwh), domain=pyo.NonNegativeReals)
     for decision in FIRST_STAGE:
