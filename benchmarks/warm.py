@@ -9,7 +9,9 @@
    ``futures`` cases without a start and with the previous plan's optimum offered.
 
 Printed per variant: HiGHS's median time per solve, the total, the median of the paired ratio to no start
-(case by case, the robust figure against load drift) and the largest objective difference to no start.
+(case by case, the robust figure against load drift), the largest objective difference to no start, and how
+many started runs handed back a point that was not their incumbent and were re-solved without the start
+(:meth:`optimizer.sweep.push.ParameterPush.solve`; their time is included).
 """
 
 from __future__ import annotations
@@ -63,8 +65,9 @@ def sweep_rows(count: int) -> list[dict]:
             objectives[name].append(got.objective)
         if previous.push is not None and previous.push.highs.getInfo().primal_solution_status == 2:
             previous.push.start = previous.push.incumbent()
+    refused = {name: s.push.start_refused if s.push is not None else 0 for name, s in solvers.items()}
     return [_row("sweep worker", name, seconds[name], objectives[name], seconds["no start"],
-                 objectives["no start"]) for name in solvers]
+                 objectives["no start"]) | {"started runs re-solved cold": refused[name]} for name in solvers]
 
 
 def _offering(solve_model: Callable, offer: dict) -> Callable:

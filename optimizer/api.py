@@ -8,13 +8,14 @@ from importlib import metadata
 from pathlib import Path
 
 from .explain import explain_infeasible, lp_conflict
+from .highs_direct import solve_direct
 from .io import load_scenario
 from .location import resolve
 from .model import build_model
 from .results import SolveResult, empty_tables, extract_tables
 from .review import use_folder_reader
 from .scenario import Scenario
-from .solver import SolveOptions, Status, fixed_lp_duals, solve_model, write_mps
+from .solver import SolveOptions, Status
 from .sweep.cases import scenario_id
 from .sweep.dataset import SweepResult
 from .unserved import unserved_summary
@@ -70,18 +71,20 @@ def solve(
     model_size = {"variables": m.nvariables(), "constraints": m.nconstraints()}
 
     t = time.perf_counter()
-    outcome, solver = solve_model(m, options)
+    outcome, direct = solve_direct(m, options)  # the model handed to HiGHS in one call, solved on highspy
     timings["solve_call_seconds"] = time.perf_counter() - t
-    if mps_path is not None:
+    if direct is not None:
+        timings.update(direct.timings)
+    if mps_path is not None and direct is not None:
         t = time.perf_counter()
-        write_mps(solver, mps_path)
+        direct.write_mps(mps_path)
         timings["mps_seconds"] = time.perf_counter() - t
 
     lp_objective: float | None = None
     dual_values: dict = {}
     t = time.perf_counter()
-    if duals and outcome.status.has_solution:
-        lp_objective, dual_values = fixed_lp_duals(m, solver, options)
+    if duals and outcome.status.has_solution and direct is not None:
+        lp_objective, dual_values = direct.lp_duals()
     timings["lp_duals_seconds"] = time.perf_counter() - t
 
     why: list[str] | None = None

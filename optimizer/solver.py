@@ -119,7 +119,7 @@ class SolveOutcome:
 _scheduler_threads: int | None = None
 
 
-def _use_threads(threads: int) -> None:
+def use_threads(threads: int) -> None:
     """HiGHS keeps one global thread pool per process, sized on first use; a later solve asking for
     another size fails outright. Reset the pool when the size changes (a sweep worker keeps one size)."""
     global _scheduler_threads
@@ -178,6 +178,49 @@ def status_from_highs(model_status: highspy.HighsModelStatus, has_solution: bool
     return Status.FEASIBLE if has_solution else Status.NO_SOLUTION
 
 
+_TERMINATIONS: dict[str, TerminationCondition] = {
+    "kNotset": TerminationCondition.unknown, "kLoadError": TerminationCondition.error,
+    "kModelError": TerminationCondition.error, "kPresolveError": TerminationCondition.error,
+    "kSolveError": TerminationCondition.error, "kPostsolveError": TerminationCondition.error,
+    "kModelEmpty": TerminationCondition.unknown, "kOptimal": TerminationCondition.convergenceCriteriaSatisfied,
+    "kInfeasible": TerminationCondition.provenInfeasible,
+    "kUnboundedOrInfeasible": TerminationCondition.infeasibleOrUnbounded,
+    "kUnbounded": TerminationCondition.unbounded, "kObjectiveBound": TerminationCondition.objectiveLimit,
+    "kObjectiveTarget": TerminationCondition.objectiveLimit, "kTimeLimit": TerminationCondition.maxTimeLimit,
+    "kIterationLimit": TerminationCondition.iterationLimit, "kSolutionLimit": TerminationCondition.iterationLimit,
+    "kUnknown": TerminationCondition.unknown,
+}
+
+
+def termination_from_highs(model_status: highspy.HighsModelStatus) -> TerminationCondition:
+    """Pyomo's termination condition for HiGHS's model status, as ``pyomo.contrib.solver``'s HiGHS interface
+    maps it (so a solve on highspy directly reports the same ``termination`` as one through Pyomo)."""
+    return _TERMINATIONS.get(model_status.name, TerminationCondition.unknown)
+
+
+def outcome_from_highs(highs: highspy.Highs, solve_seconds: float) -> SolveOutcome:
+    """The outcome of the run HiGHS just finished, with the statuses, objective, bound and gap that
+    :func:`solve_model` reports through Pyomo: optimal/feasible/no solution from HiGHS's model status and
+    whether it holds a feasible primal solution, the bound HiGHS's MIP dual bound (the objective itself for an
+    LP solved to optimality), the gap :func:`relative_gap`."""
+    model_status = highs.getModelStatus()
+    info = highs.getInfo()
+    has_feasible = info.primal_solution_status == 2  # 0 none, 1 infeasible, 2 feasible
+    if model_status == highspy.HighsModelStatus.kOptimal:
+        solution = SolutionStatus.optimal
+    else:
+        solution = SolutionStatus.feasible if has_feasible else SolutionStatus.noSolution
+    termination = termination_from_highs(model_status)
+    status = _status(termination, solution)
+    objective = bound = gap = None
+    if status.has_solution:
+        objective = float(info.objective_function_value)
+        bound = objective if info.mip_node_count < 0 else float(info.mip_dual_bound)
+        gap = relative_gap(objective, bound)
+    nodes = int(info.mip_node_count) if info.mip_node_count >= 0 else None
+    return SolveOutcome(status, objective, bound, gap, solve_seconds, termination.name, nodes)
+
+
 def relative_gap(objective: float | None, bound: float | None) -> float | None:
     """|objective - bound| / max(|objective|, 1e-9): HiGHS's definition of the MIP gap."""
     if objective is None or bound is None or not math.isfinite(bound):
@@ -192,9 +235,9 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions, solver: Highs | Non
     """
     solver = solver or new_solver()
     if next(m.component_data_objects(pyo.Var, descend_into=True), None) is None:
-        return _solve_constant(m), solver
+        return solve_constant(m), solver
     highs_options = options.highs_options()
-    _use_threads(int(cast(int, highs_options["threads"])))
+    use_threads(int(cast(int, highs_options["threads"])))
     previous = solver._solver_model
     clock_before = previous.getRunTime() if previous is not None else 0.0
     res = solver.solve(
@@ -222,7 +265,7 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions, solver: Highs | Non
     return SolveOutcome(status, objective, bound, gap, solve_seconds, res.termination_condition.name, nodes), solver
 
 
-def _solve_constant(m: pyo.ConcreteModel) -> SolveOutcome:
+def solve_constant(m: pyo.ConcreteModel) -> SolveOutcome:
     """A model without variables (nothing demanded, nothing to build): HiGHS answers an empty model
     with no status, so evaluate it here. Optimal with the constant objective unless a row is violated."""
     for row in m.component_data_objects(pyo.Constraint, active=True):
@@ -237,11 +280,8 @@ def _solve_constant(m: pyo.ConcreteModel) -> SolveOutcome:
 
 def fixed_lp_duals(m: pyo.ConcreteModel, solver: Highs, options: SolveOptions) -> tuple[float | None, dict]:
     """Fix the integer decisions at their incumbent values, relax them to reals, re-solve the LP and
-    return (its objective, duals by constraint).
-
-    Done in place on the HiGHS instance that solved the MILP: the integer columns' integrality is cleared
-    and their bounds set to l = u = round(incumbent); after the LP run the bounds and integrality are put
-    back, so the model HiGHS holds is the MILP again. Pyomo's model is not touched (no second pass over it).
+    return (its objective, duals by constraint), on the persistent interface's HiGHS instance
+    (:func:`fixed_lp_in_place`). Pyomo's model is not touched (no second pass over it).
     The LP's duals (HiGHS's row duals) price capacity, demand and rules given the build plan (the MILP has none).
     """
     highs = solver._solver_model
@@ -255,9 +295,22 @@ def fixed_lp_duals(m: pyo.ConcreteModel, solver: Highs, options: SolveOptions) -
             if index is not None:
                 cols.append(index)
                 values.append(float(round(v.value or 0.0)))
+    solved = fixed_lp_in_place(highs, np.asarray(cols, dtype=np.int32), np.asarray(values, dtype=np.float64))
+    if solved is None:
+        return None, {}
+    objective, row_dual = solved
+    duals = row_dual.tolist()
+    return objective, {con: duals[i] for con, i in solver._pyomo_con_to_solver_con_map.items()}
+
+
+def fixed_lp_in_place(highs: highspy.Highs, cols: np.ndarray, fixed: np.ndarray) -> tuple[float, np.ndarray] | None:
+    """The fixed-integer LP solved on the HiGHS instance that solved the MILP: columns ``cols`` (the integer
+    ones) lose their integrality and get bounds l = u = ``fixed`` (the rounded incumbent); the LP is solved
+    from scratch; then their bounds and integrality are put back, so HiGHS holds the MILP again.
+    Returns (the LP's objective, HiGHS's row duals by row) or ``None`` when the LP is not solved to optimality.
+    """
     idx = np.asarray(cols, dtype=np.int32)
     n = len(idx)
-    fixed = np.asarray(values, dtype=np.float64)
     if n:
         lp = highs.getLp()
         lower = np.array(lp.col_lower_, dtype=np.float64)[idx]
@@ -272,10 +325,8 @@ def fixed_lp_duals(m: pyo.ConcreteModel, solver: Highs, options: SolveOptions) -
         with capture_output(sys.stderr, capture_fd=True):
             highs.run()
         if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None, {}
-        row_dual = highs.getSolution().row_dual
-        duals = {con: row_dual[i] for con, i in solver._pyomo_con_to_solver_con_map.items()}
-        return float(highs.getInfo().objective_function_value), duals
+            return None
+        return float(highs.getInfo().objective_function_value), np.asarray(highs.getSolution().row_dual)
     finally:
         if n:
             highs.changeColsBounds(n, idx, lower, upper)

@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("optimizer.scenario", "optimizer.lint"),
     ("optimizer.io", "optimizer.xlsx_check", "optimizer.overrides"),
     ("optimizer.model",),
-    ("optimizer.solver",),
+    ("optimizer.solver", "optimizer.highs_direct"),
     ("optimizer.review", "optimizer.explain", "optimizer.docs"),
     ("optimizer.results",),
     ("optimizer.audit", "optimizer.sweep"),

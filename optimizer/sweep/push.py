@@ -171,6 +171,10 @@ class ParameterPush:
         self.offset = _Polys([offset_poly])
         self.values = np.array([float(p.value) for p in self.params])
         self._last = self._evaluate(self.values)
+        lp = self.highs.getLp()
+        self.col_cost = np.array(lp.col_cost_, dtype=float)  # every column's cost as HiGHS holds it
+        self.offset_value = float(lp.offset_)
+        self.start_refused = 0  # solves whose started run returned a point that is not its incumbent
         self.start: np.ndarray | None = None  # a MIP start offered to every solve (see :meth:`solve`)
         self.columns: list[Any] = [None] * len(var_map)  # the Pyomo variable of each HiGHS column
         for var_id, col in var_map.items():
@@ -213,11 +217,21 @@ class ParameterPush:
         cols = np.flatnonzero(new["cost"] != old["cost"])
         if len(cols):
             h.changeColsCost(len(cols), self.cost_idx[cols], new["cost"][cols])
+            self.col_cost[self.cost_idx[cols]] = new["cost"][cols]
             sent += len(cols)
         if new["offset"][0] != old["offset"][0]:
             h.changeObjectiveOffset(float(new["offset"][0]))
+            self.offset_value = float(new["offset"][0])
             sent += 1
         return sent
+
+    def _solution_is_incumbent(self) -> bool:
+        """Whether the point HiGHS returns is worth the objective it reports: c x + c0 = z (to 1e-9)."""
+        info = self.highs.getInfo()
+        if info.primal_solution_status != 2:
+            return True  # no point: nothing to mislead
+        worth = float(self.col_cost @ self.incumbent()) + self.offset_value
+        return abs(worth - float(info.objective_function_value)) <= 1e-9 * max(1.0, abs(worth))
 
     def incumbent(self) -> np.ndarray:
         """The value of every HiGHS column in the last solve's incumbent, in column order."""
@@ -239,6 +253,13 @@ class ParameterPush:
             h.setSolution(offered)
         before = h.getRunTime()
         h.run()
+        if self.start is not None and not self._solution_is_incumbent():
+            # HiGHS 1.16 can end a started run with the right objective but hand back another feasible
+            # point (tests/test_sweep_fastpath.py found plans costing more than the objective reported):
+            # never trust such a point; solve again without the start
+            self.start_refused += 1
+            h.clearSolver()
+            h.run()
         seconds = float(h.getRunTime()) - before
         info = h.getInfo()
         has_solution = info.primal_solution_status == 2  # 0 none, 1 infeasible, 2 feasible
