@@ -8,6 +8,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .explain import explain_infeasible, lp_conflict
+from .folders import read_solve
 from .highs_direct import solve_direct
 from .io import load_scenario
 from .location import resolve
@@ -146,7 +147,7 @@ def load_results(path: str | Path) -> SolveResult | SweepResult:
         return SweepResult(str(path))
     if loc.local:
         return SolveResult.read(Path(loc.root))
-    raise FileNotFoundError(f"{loc.uri} holds no sweep.json: only sweeps are read from an object store")
+    return read_solve(loc)  # a solve written to an object store
 
 
 # the review analyses compare with a result folder through this reader (they sit below both kinds of result)

@@ -21,9 +21,9 @@ from .audit_sweep import audit_sweep, resolve_source
 from .cli_print import err, number, out, print_summary, print_warnings
 from .errors import InputError
 from .export import export_results
-from .folders import FolderError, claim_solve_folder
+from .folders import FolderError, claim_solve_folder, claim_solve_location, write_solve
 from .io import load_scenario, write_scenario
-from .location import resolve
+from .location import is_uri, resolve
 from .outpath import check_output_file, check_output_folder
 from .overrides import other_scenario_in, override_scenario
 from .ray_pool import ClusterError
@@ -67,7 +67,8 @@ def solve(
     scenario: Annotated[Path | None, typer.Argument(
         help="Scenario folder or .xlsx workbook [default: scenarios/base if the current folder has one, else the "
              "base case packaged with the tool].", show_default=False)] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Result folder [default: results/<scenario>].")] = None,
+    out_dir: Annotated[str | None, typer.Option("--out", help="Result folder or s3:// / gs:// URI [default: "
+                                                "results/<scenario>].")] = None,
     time_limit: Annotated[float, typer.Option(help="HiGHS time limit in seconds; a solve stopped by it keeps its "
                                                    "best plan as status 'feasible'.", min=0)] = SOLVE_TIME_LIMIT,
     gap: Annotated[float, typer.Option(help="Relative MIP gap at which to stop.", min=0)] = 1e-4,
@@ -91,11 +92,15 @@ def solve(
         options = SolveOptions(time_limit=time_limit, rel_gap=gap, threads=threads, seed=seed,
                                extra=highs_log_options(verbose, log))
         loaded, overrides = override_scenario(load_scenario(scenario or default_scenario()), set_ or [])
-        target = out_dir or Path("results") / loaded.name
-        check_output_folder(target)  # before the solve: a wrong --out is found at once
+        remote = resolve(out_dir) if out_dir is not None and is_uri(out_dir) else None
+        target = Path(out_dir) if out_dir is not None else Path("results") / loaded.name
+        if remote is None:
+            check_output_folder(target)  # before the solve: a wrong --out is found at once
         check_output_file(write_mps, "--write-mps")
     except InputError as exc:
         _fail_input(exc)
+    if remote is not None:
+        _solve_to_location(loaded, options, overrides, remote, overwrite, write_mps, as_json)
     try:  # before the solve: a sweep's folder, or one with foreign files, is refused at once
         claim_solve_folder(target, overwrite)
     except FolderError as exc:
@@ -130,6 +135,25 @@ def _main(
                                           help="Print the version and exit.")] = False,
 ) -> None:
     """Battery-cell sourcing and capacity optimisation (Pyomo + HiGHS)."""
+
+
+def _solve_to_location(loaded, options: SolveOptions, overrides, loc, overwrite: bool, write_mps: Path | None,
+                       as_json: bool) -> None:
+    """``optimizer solve --out s3://...``: the location claimed before the solve (as a folder is), the tables
+    and manifest.json written there (the manifest last)."""
+    try:
+        claim_solve_location(loc, loaded.inputs_sha256, overwrite)
+    except (FolderError, OSError) as exc:
+        _fail_usage(exc)
+    print_warnings(loaded)
+    result = solve_scenario(loaded, options, mps_path=write_mps)
+    result.manifest["overrides"] = overrides
+    write_solve(result, loc)
+    if as_json:
+        sys.stdout.write(json.dumps(result.manifest, indent=2, default=str) + "\n")
+    else:
+        print_summary(result, loc.uri)
+    raise typer.Exit(EXIT_OK if result.status.has_solution else EXIT_NO_SOLUTION)
 
 
 @app.command()

@@ -29,7 +29,7 @@ def print_warnings(scenario: Scenario) -> None:
             err.print(f"  - {w}", markup=False, highlight=False, soft_wrap=True)
 
 
-def print_summary(result: SolveResult, target: Path) -> None:
+def print_summary(result: SolveResult, target: Path | str) -> None:
     m = result.manifest
     colour = "green" if result.status.has_solution else "red"
     head = f"[bold]{result.scenario}[/]: [{colour}]{result.status.value}[/]"

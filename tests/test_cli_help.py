@@ -32,7 +32,7 @@ def test_help_reads_cleanly():
     proc = run("solve", "--help")
     assert proc.returncode == 0
     text = " ".join(proc.stdout.split())
-    assert "Result folder [default: results/<scenario>]." in text
+    assert "Result folder or s3:// / gs:// URI [default: results/<scenario>]." in text
     assert f"[default: {SOLVE_TIME_LIMIT:g}" in text.replace(".0;", ";").replace(".0]", "]")
     assert "--set KEY=VALUE" in text and "--verbose" in text and "--log" in text
 

@@ -35,7 +35,9 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
     """A moto S3 server on 127.0.0.1 with one bucket; yields the environment a client needs."""
-    server = shutil.which("moto_server") or pytest.skip("moto[server] is not installed (the dev extra has it)")
+    # the dev extra's server (beside this interpreter) first: another one on PATH may be another moto version
+    server = (shutil.which("moto_server", path=str(Path(sys.executable).parent)) or shutil.which("moto_server")
+              or pytest.skip("moto[server] is not installed (the dev extra has it)"))
     port = free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     with open(log, "w") as f:
@@ -104,3 +106,50 @@ def test_sweep_to_s3_killed_resumed_and_read_back(s3, tmp_path, monkeypatch):
                             capture_output=True, text=True, timeout=300)
     assert report.returncode == 0, report.stderr
     assert fs.get_file_info("sweeps/mc/run-1/report.html").size > 10_000
+
+
+@pytest.mark.slow
+def test_solve_to_s3_read_back_and_reported(s3, tmp_path, monkeypatch):
+    """`optimizer solve --out s3://...` writes its tables and manifest to the object store; `load_results`
+    reads them back equal to a local solve of the same scenario; `optimizer report` writes its HTML there;
+    another scenario into the same URI and a solve into a sweep's URI are refused (exit 2)."""
+    from tiny import TinyCase
+
+    from optimizer.io import write_scenario
+
+    env, fs = s3
+    case = (TinyCase(years=2).plant("P1", capacity=4, cost=100, max_steps=3, step_gwh=3, step_cost_musd=60)
+            .candidate("C", opening_capacity_gwh=6, opening_cost_musd=100, cost=90).demand(gwh=[6, 9]))
+    scenario = write_scenario(case.scenario(), tmp_path / "tiny")
+    run_env = {**os.environ, **env}
+    uri = "s3://sweeps/solve/tiny"
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "optimizer", *args], cwd=ROOT, env=run_env, capture_output=True,
+                              text=True, timeout=300)
+
+    remote = cli("solve", str(scenario), "--out", uri, "--threads", "1")
+    assert remote.returncode == 0, remote.stderr
+    assert not (ROOT / "s3:").exists(), "the URI was taken for a local folder"
+    local = cli("solve", str(scenario), "--out", str(tmp_path / "local"), "--threads", "1")
+    assert local.returncode == 0, local.stderr
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    there, here = optimizer.load_results(uri), optimizer.load_results(tmp_path / "local")
+    assert there.status == here.status and there.objective == pytest.approx(here.objective, rel=1e-12)
+    for name, table in here.tables.items():
+        assert len(there.tables[name]) == len(table) and list(there.tables[name].columns) == list(table.columns), name
+    assert fs.get_file_info("sweeps/solve/tiny/manifest.json").size > 0
+
+    report = cli("report", uri)
+    assert report.returncode == 0, report.stderr
+    assert fs.get_file_info("sweeps/solve/tiny/report.html").size > 10_000
+
+    other = write_scenario(case.demand(gwh=[7, 10]).scenario(), tmp_path / "other")
+    refused = cli("solve", str(other), "--out", uri)
+    assert refused.returncode == 2 and "another scenario" in refused.stderr and "Traceback" not in refused.stderr
+    path = sample_sweep(tmp_path, 2)
+    sweep = cli("sweep", str(path), "--out", "s3://sweeps/solve/sweep", "--workers", "1", "--quiet")
+    assert sweep.returncode == 0, sweep.stderr
+    into_sweep = cli("solve", str(scenario), "--out", "s3://sweeps/solve/sweep")
+    assert into_sweep.returncode == 2 and "sweep" in into_sweep.stderr and "Traceback" not in into_sweep.stderr

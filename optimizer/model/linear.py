@@ -2,8 +2,9 @@
 the expression Python's ``sum`` of the terms gives, without the operator dispatch Pyomo runs for every
 ``+`` (the build's hot spot on large models).
 
-A coefficient is a plain number or an expression of (mutable) Params; as with ``c * x`` in Pyomo, a
-plain 0 drops its term. An empty sum is 0, as ``sum([])``; a sum of one term is that term.
+A coefficient is a plain number or an expression of (mutable) Params; a plain 0 drops its term, except that
+a sum whose every coefficient is a plain 0 keeps one ``0 x`` term (a row over it stays a row). An empty
+sum is 0, as ``sum([])``; a sum of one term is that term.
 """
 
 from __future__ import annotations
@@ -33,5 +34,10 @@ def var_sum(variables: Iterable[VarData]) -> Linear:
 
 def linear_sum(coefs: Iterable[object], variables: Iterable[VarData]) -> Linear:
     """sum_i c_i x_i over the coefficients ``coefs`` and the variables ``variables``, taken in pairs."""
-    terms = [(c, x) for c, x in zip(coefs, variables) if c.__class__ not in native_numeric_types or c != 0]
+    pairs = list(zip(coefs, variables))
+    terms = [(c, x) for c, x in pairs if c.__class__ not in native_numeric_types or c != 0]
+    if pairs and not terms:
+        # every coefficient a plain 0: keep one 0 x term, as Python's sum of c * x keeps them, so that a row
+        # over these variables stays a row (0 <= E, say) instead of collapsing to True or False
+        return MonomialTermExpression((0, pairs[0][1]))
     return _of_args(list(map(MonomialTermExpression, terms)))

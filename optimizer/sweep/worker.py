@@ -28,6 +28,7 @@ from ..location import resolve
 from ..model import build_model
 from ..model.context import SourcingModel
 from ..model.params import param_groups, point_at, structure_key, update_params
+from ..results import COLUMNS
 from ..scenario import Scenario
 from ..solver import SolveOptions, Status, new_solver, solve_model
 from .apply import apply_changes
@@ -84,7 +85,8 @@ class CaseResult:
             return {}
         frames = long_frames([self], *batch_tables([self.solution]))
         ids = ["case_index", "scenario_id", "case_key"]
-        return {k: v.drop(columns=ids, errors="ignore") for k, v in frames.items()}
+        return {k: v.drop(columns=ids, errors="ignore") if len(v.columns) else pd.DataFrame(columns=COLUMNS[k])
+                for k, v in frames.items()}
 
 
 def failed_result(key: str, case: Case, status: Status, message: str, wall: float = 0.0) -> CaseResult:
