@@ -320,7 +320,7 @@ class SweepWorker:
         # the driver and goes with it, while this worker may still be solving a case when the driver dies
         self.context = pickle.loads(pickle.dumps(context))
         self.location = resolve(context.out)
-        self.solver = CaseSolver(context.base, SolveOptions(**context.options), str(context.sweep.path),
+        self.solver = CaseSolver(self.context.base, SolveOptions(**self.context.options), str(self.context.sweep.path),
                                  rebuild=context.rebuild)
 
     def pid(self) -> int:
