@@ -23,6 +23,8 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from .errors import InputError, Problem
+
 
 def is_uri(target: str | Path) -> bool:
     return isinstance(target, str) and "://" in target and not target.startswith("file://")
@@ -127,15 +129,21 @@ class Location:
 
 
 def resolve(target: str | Path) -> Location:
-    """The :class:`Location` of a folder path or a URI."""
+    """The :class:`Location` of a folder path or a URI; :class:`InputError` for a URI pyarrow cannot open (an
+    unknown scheme such as ``ftp://``, or an S3 bucket whose region cannot be looked up)."""
     text = str(target)
     if is_uri(text):
         scheme = text.split("://", 1)[0].lower()
-        if scheme == "s3":
-            fs, root = _s3(text)
-        else:
-            fs, root = pafs.FileSystem.from_uri(text)
-            root = root.rstrip("/")
+        try:
+            if scheme == "s3":
+                fs, root = _s3(text)
+            else:
+                fs, root = pafs.FileSystem.from_uri(text)
+                root = root.rstrip("/")
+        except (pa.ArrowInvalid, OSError) as exc:  # an unknown scheme, a bucket that cannot be reached
+            raise InputError([Problem(text.split("?", 1)[0], None, None, "results location",
+                                      f"cannot be opened ({scheme}:// through pyarrow's file systems): {exc}")]
+                             ) from None
         return Location(fs, root, text.split("?", 1)[0])
     if text.startswith("file://"):
         text = text[len("file://"):]

@@ -22,12 +22,15 @@ from tiny import TinyCase
 from typer.testing import CliRunner
 
 from benchmarks.hostile import big_demand_workbook, duplicate_rows
+from optimizer import load_results
 from optimizer.cli import app
 from optimizer.errors import InputError
 from optimizer.io import load_scenario, write_scenario
 from optimizer.limits import SHOWN_PER_RULE
 from optimizer.solver import MAX_SEED, MAX_THREADS, SolveOptions
 from optimizer.xlsx_check import workbook_problems
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -315,3 +318,14 @@ def test_a_formula_without_a_stored_value_is_refused_with_its_sheet_and_cell(boo
 def test_a_formula_with_its_stored_value_reads_that_value(book, tmp_path):
     target = budget_workbook(book, tmp_path / "cached.xlsx", cached="1000")
     assert load_scenario(target).data.capex_budget == {2026: 1000.0}
+
+
+@pytest.mark.parametrize("command", [("solve",), ("sweep", "scenarios/sweeps/smoke.yaml")])
+def test_a_results_uri_pyarrow_cannot_open_is_refused(command):
+    """An --out URI of a scheme no pyarrow file system knows: exit 2 naming the location, no traceback, and
+    nothing written (no local folder named after the URI either)."""
+    code, stderr, _, _ = run_cli(*command, "--out", "ftp://host/results")
+    assert_refused(code, stderr, "ftp://host/results: [results location] cannot be opened")
+    assert not (ROOT / "ftp:").exists()
+    with pytest.raises(InputError, match="results location"):
+        load_results("ftp://host/results")
