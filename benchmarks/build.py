@@ -15,16 +15,14 @@ worker's model) instead.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import textwrap
 from pathlib import Path
 
 import pandas as pd
+
+from .versions import code_versions, run_fresh
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = "10x20x4x6,20x40x5x12,40x80x6x15"
@@ -52,19 +50,8 @@ RUN = textwrap.dedent("""
 
 def measure(code_root: Path, size: str, mutable: bool, check: bool) -> dict:
     """One build of the instance ``size`` by the code at ``code_root``, in a fresh process."""
-    proc = subprocess.run(
-        [sys.executable, "-c", RUN, str(code_root), str(ROOT / "tests"), size, str(int(mutable)), str(int(check))],
-        cwd=code_root, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(code_root)})
-    if proc.returncode != 0:
-        raise RuntimeError(f"build failed ({code_root}, {size}): {proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def old_checkout(ref: str, folder: Path) -> Path:
-    target = folder / "old"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(target), ref], check=True,
-                   capture_output=True)
-    return target
+    return run_fresh(code_root, RUN, [str(code_root), str(ROOT / "tests"), size, str(int(mutable)), str(int(check))],
+                     f"build {size}")
 
 
 def rows_for(code: dict[str, Path], size: str, rounds: int, mutable: bool, check: bool) -> dict:
@@ -99,16 +86,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--mutable", action="store_true", help="build with mutable Params (a sweep worker's model)")
     ap.add_argument("--check", action="store_true", help="compare the canonical forms of old and new")
     args = ap.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        code = {"new": ROOT}
-        if args.old:
-            code["old"] = old_checkout(args.old, Path(tmp))
-        try:
-            rows = [rows_for(code, size, args.rounds, args.mutable, args.check) for size in args.sizes.split(",")]
-        finally:
-            if "old" in code:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(code["old"])],
-                               capture_output=True)
+    with tempfile.TemporaryDirectory() as tmp, code_versions(args.old, Path(tmp)) as code:
+        rows = [rows_for(code, size, args.rounds, args.mutable, args.check) for size in args.sizes.split(",")]
     pd.set_option("display.width", 250)
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
 

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import textwrap
 from pathlib import Path
 
 import pandas as pd
+
+from .versions import code_versions, run_fresh
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SCENARIOS = 1_000_000
@@ -102,19 +101,7 @@ def base_sweep(folder: Path, count: int) -> Path:
 def measure(code_root: Path, sweep_file: Path, out: Path, workers: int, trace: Path | None = None) -> dict:
     """One sweep in a fresh process; with ``trace``, the driver's RSS and CPU written there every 10 s."""
     extra = [str(trace)] if trace else []
-    proc = subprocess.run([sys.executable, "-c", RUN, str(code_root), str(sweep_file), str(out), str(workers), *extra],
-                          cwd=code_root, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(code_root)})
-    if proc.returncode != 0:
-        raise RuntimeError(f"sweep failed ({code_root}): {proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def old_checkout(ref: str, folder: Path) -> Path:
-    target = folder / "old"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(target), ref], check=True,
-                   capture_output=True)
-    return target
+    return run_fresh(code_root, RUN, [str(code_root), str(sweep_file), str(out), str(workers), *extra], "sweep")
 
 
 def cpu_rows(code: dict[str, Path], kind: str, lengths: tuple[int, int], workers: int, folder: Path) -> list[dict]:
@@ -159,38 +146,30 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--trace-dir", type=Path, default=ROOT / "results" / "bench",
                     help="where the memory runs write their trace, driver_memory_<n>.csv (RSS every 10 s)")
     args = ap.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, code_versions(args.old, Path(tmp)) as code:
         folder = Path(tmp)
-        code = {"new": ROOT}
-        if args.old:
-            code["old"] = old_checkout(args.old, folder)
-        try:
-            rows = []
-            for kind, spec in (("tiny", args.tiny), ("base", args.base)):
-                if spec:
-                    a, b = (int(x) for x in spec.split(","))
-                    rows += cpu_rows(code, kind, (a, b), args.workers, folder)
-            pd.set_option("display.width", 200)
-            if rows:
-                print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-            for r in rows:
-                if r["code"] == "new" and r["scenario"] == "base":
-                    per_worker = r["steady_scen_per_s"] / args.workers
-                    figures = projection(r["driver_ms_per_scenario"], per_worker)
-                    print(f"\nprojection ({r['code']}, base case): {figures}")
-            if args.memory:
-                mem = []
-                for n in (int(x) for x in args.memory.split(",")):
-                    args.trace_dir.mkdir(parents=True, exist_ok=True)
-                    m = measure(ROOT, tiny_sweep(folder, n), folder / f"mem-{n}", args.workers,
-                                trace=args.trace_dir / f"driver_memory_{n}.csv")
-                    mem.append({"scenarios": n, "driver_peak_mb": m["rss_peak_mb"], "driver_last_mb": m["rss_last_mb"],
-                                "wall_s": m["wall_s"], "driver_cpu_s": m["cpu_s"], "statuses": json.dumps(m["counts"])})
-                print("\n" + pd.DataFrame(mem).to_string(index=False, float_format=lambda v: f"{v:.1f}"))
-        finally:
-            if "old" in code:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(code["old"])],
-                               capture_output=True)
+        rows = []
+        for kind, spec in (("tiny", args.tiny), ("base", args.base)):
+            if spec:
+                a, b = (int(x) for x in spec.split(","))
+                rows += cpu_rows(code, kind, (a, b), args.workers, folder)
+        pd.set_option("display.width", 200)
+        if rows:
+            print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        for r in rows:
+            if r["code"] == "new" and r["scenario"] == "base":
+                per_worker = r["steady_scen_per_s"] / args.workers
+                figures = projection(r["driver_ms_per_scenario"], per_worker)
+                print(f"\nprojection ({r['code']}, base case): {figures}")
+        if args.memory:
+            mem = []
+            for n in (int(x) for x in args.memory.split(",")):
+                args.trace_dir.mkdir(parents=True, exist_ok=True)
+                m = measure(ROOT, tiny_sweep(folder, n), folder / f"mem-{n}", args.workers,
+                            trace=args.trace_dir / f"driver_memory_{n}.csv")
+                mem.append({"scenarios": n, "driver_peak_mb": m["rss_peak_mb"], "driver_last_mb": m["rss_last_mb"],
+                            "wall_s": m["wall_s"], "driver_cpu_s": m["cpu_s"], "statuses": json.dumps(m["counts"])})
+            print("\n" + pd.DataFrame(mem).to_string(index=False, float_format=lambda v: f"{v:.1f}"))
 
 
 if __name__ == "__main__":
