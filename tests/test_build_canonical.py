@@ -1,6 +1,6 @@
 """The model's code may get faster, the model may not change: each instance's canonical form (every variable,
-row, bound and coefficient, the objective and the ``cost[k,t]`` expressions, see tests/model_canonical.py)
-equals the reference written from main at ac606a8, before the build was sped up (issue 14 item 3).
+row, bound and coefficient and the objective: what the solver sees, see tests/model_canonical.py) equals the
+reference written from main at ac606a8, before the build was sped up (issue 14 item 3).
 
 The small instances compare the whole form within a relative 1e-12 and name every difference; the larger ones
 compare counts and the sha256 of the sorted form to 9 significant digits. The base case is also built with
