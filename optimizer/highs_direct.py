@@ -1,10 +1,12 @@
-"""A single solve handed to HiGHS in one call: the Pyomo model compiled to matrices by Pyomo's standard-form
-compiler, passed to highspy with ``passModel``, solved there, and the solution mapped back by column.
+"""A single solve handed to HiGHS in one call: the Pyomo model compiled to matrices, passed to highspy with
+``passModel``, solved there, and the solution mapped back by column.
 
-Pyomo stays the one definition of the model; this module only changes how it reaches HiGHS. The compiler
-(:class:`pyomo.repn.plugins.standard_form.LinearStandardFormCompiler`, mixed form, the objective's own sense)
-gives, for the model's variables in declaration order (``component_data_objects(Var)``) and its active rows in
-declaration order:
+Pyomo stays the one definition of the model; this module only changes how it reaches HiGHS. The matrices are
+those of Pyomo's standard-form compiler (:class:`pyomo.repn.plugins.standard_form.LinearStandardFormCompiler`,
+mixed form, the objective's own sense), read directly off the model's expressions by
+:mod:`optimizer.standard_form` (the same numbers, bit for bit, without the compiler's generic walker) or, for a
+model holding anything that reader does not handle, by the compiler itself. That form gives, for the model's
+variables in declaration order (``component_data_objects(Var)``) and its active rows in declaration order:
 
 * ``A`` (rows x columns, sparse by column) and ``rhs``, one entry per row and bound: an equality
   ``l = a x + k`` is one row (type 0, rhs l - k); a one-sided row one row (type +1: a x <= u - k; type -1:
