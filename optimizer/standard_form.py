@@ -395,12 +395,9 @@ def read_standard_form(m: pyo.ConcreteModel, column_order: Sequence[Any]) -> Sta
 
 def _read(m: pyo.ConcreteModel, column_order: Sequence[Any]) -> StandardForm:
     objective = _objective(m)
-    variables: dict[int, Any] = {}
-    for v in column_order:
-        if v.__class__ not in VARIABLES:
-            raise _Unsupported  # an indexed Var or something else
-        if not v.fixed:
-            variables[id(v)] = v
+    if not set(map(type, column_order)) <= set(VARIABLES):
+        raise _Unsupported  # an indexed Var or something else
+    variables = {id(v): v for v in column_order if not v.fixed}  # a repeated variable keeps its first place
     column_of = dict(zip(variables, range(len(variables))))
     reader = _Reader(column_of)
     offset, costs = reader.body(objective.expr)
@@ -412,7 +409,22 @@ def _read(m: pyo.ConcreteModel, column_order: Sequence[Any]) -> StandardForm:
     counts: list[int] = []
     a_column: list[int] = []
     a_value: list[Any] = []
+    scaled_link = reader.scaled_link
     for con in m.component_data_objects(pyo.Constraint, active=True, sort=SORTER):
+        if con.__class__ in ROWS:  # the most frequent row first, in place: x <= c * (sum y), x - c sum y <= 0
+            expr = con.expr
+            if expr.__class__ is InequalityExpression:
+                lhs, rhs = expr.args
+                if lhs.__class__ in VARIABLES and rhs.__class__ is ProductExpression:
+                    link = scaled_link(lhs, rhs)
+                    if link is not None:
+                        rows.append(con)
+                        lower.append(-INF)
+                        upper.append(0)
+                        counts.append(len(link))
+                        a_column.extend(link)
+                        a_value.extend(link.values())
+                        continue
         lb, ub, const, linear = _bounded(reader, con)
         if lb is None and ub is None:
             continue
