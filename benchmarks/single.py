@@ -5,7 +5,7 @@ re-solved in place on the same HiGHS instance) and splits its wall time:
 
 * ``build_s``: the Pyomo model build;
 * ``handoff_s``: the model handed to HiGHS and the solution back (the solve call minus HiGHS's own time):
-  ``compile_s`` (Pyomo's standard-form compiler, :mod:`optimizer.highs_direct`), ``pass_s`` (bounds,
+  ``compile_s`` (the standard form, :func:`optimizer.highs_direct.compile_model`), ``pass_s`` (bounds,
   integrality and the one ``passModel`` call) and ``load_s`` (the incumbent into the Pyomo variables);
 * ``highs_s``: HiGHS's run time as HiGHS reports it;
 * ``duals_s``: the fixed-integer LP for the marginal values;

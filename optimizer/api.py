@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import platform
 import time
 from importlib import metadata
 from pathlib import Path
+
+from pyomo.common.gc_manager import PauseGC
 
 from .explain import explain_infeasible, lp_conflict
 from .folders import read_solve
@@ -13,6 +16,7 @@ from .highs_direct import solve_direct
 from .io import load_scenario
 from .location import resolve
 from .model import build_model
+from .model.context import SourcingModel
 from .results import SolveResult, empty_tables, extract_tables
 from .review import use_folder_reader
 from .scenario import Scenario
@@ -66,9 +70,27 @@ def solve(
     options = options or SolveOptions()
     timings: dict[str, float] = {}
 
+    # The model (hundreds of thousands of Pyomo objects) stays alive for the whole solve, so a collection that
+    # scanned it would find nothing; yet with the collector running, the first collections after the build scan
+    # all of it (new objects start in the youngest generation and move up one pass at a time): 0.5 s at 202,400
+    # variables in a fresh process, 1.1 s in a process holding more. So the heap is frozen right after the
+    # build (no collection in between) and unfrozen at the end: it then joins the oldest generation, where the
+    # next full collection frees the model's reference cycles once the caller drops it, a pass the model needs
+    # with or without the freeze.
     t = time.perf_counter()
-    m = build_model(scenario)
+    with PauseGC():
+        m = build_model(scenario)
+        gc.freeze()
     timings["build_seconds"] = time.perf_counter() - t
+    try:
+        return _solve_built(scenario, options, m, timings, wall0, mps_path, duals)
+    finally:
+        gc.unfreeze()
+
+
+def _solve_built(scenario: Scenario, options: SolveOptions, m: SourcingModel, timings: dict[str, float],
+                 wall0: float, mps_path: str | Path | None, duals: bool) -> SolveResult:
+    """:func:`solve` after the build: hand-off, HiGHS, marginal values, explanation, tables, manifest."""
     model_size = {"variables": m.nvariables(), "constraints": m.nconstraints()}
 
     t = time.perf_counter()

@@ -1,10 +1,12 @@
-"""A single solve handed to HiGHS in one call: the Pyomo model compiled to matrices by Pyomo's standard-form
-compiler, passed to highspy with ``passModel``, solved there, and the solution mapped back by column.
+"""A single solve handed to HiGHS in one call: the Pyomo model compiled to matrices, passed to highspy with
+``passModel``, solved there, and the solution mapped back by column.
 
-Pyomo stays the one definition of the model; this module only changes how it reaches HiGHS. The compiler
-(:class:`pyomo.repn.plugins.standard_form.LinearStandardFormCompiler`, mixed form, the objective's own sense)
-gives, for the model's variables in declaration order (``component_data_objects(Var)``) and its active rows in
-declaration order:
+Pyomo stays the one definition of the model; this module only changes how it reaches HiGHS. The matrices are
+those of Pyomo's standard-form compiler (:class:`pyomo.repn.plugins.standard_form.LinearStandardFormCompiler`,
+mixed form, the objective's own sense), read directly off the model's expressions by
+:mod:`optimizer.standard_form` (the same numbers, bit for bit, without the compiler's generic walker) or, for a
+model holding anything that reader does not handle, by the compiler itself. That form gives, for the model's
+variables in declaration order (``component_data_objects(Var)``) and its active rows in declaration order:
 
 * ``A`` (rows x columns, sparse by column) and ``rhs``, one entry per row and bound: an equality
   ``l = a x + k`` is one row (type 0, rhs l - k); a one-sided row one row (type +1: a x <= u - k; type -1:
@@ -49,36 +51,30 @@ from .solver import (
     solve_constant,
     use_threads,
 )
+from .standard_form import StandardForm, column_bounds, read_standard_form
 
 INF = highspy.kHighsInf
-
-
-@dataclass
-class StandardForm:
-    """The model as HiGHS takes it: column-wise matrix, bounds, costs, integrality, and which Pyomo variable
-    and row each column and row is (see the module docstring)."""
-
-    columns: list[Any]  # VarData of each column
-    rows: list[Any]  # ConstraintData of each row
-    a_start: np.ndarray  # int32, column starts (length columns + 1)
-    a_index: np.ndarray  # int32, row of each nonzero
-    a_value: np.ndarray  # float64
-    col_cost: np.ndarray
-    col_lower: np.ndarray
-    col_upper: np.ndarray
-    row_lower: np.ndarray
-    row_upper: np.ndarray
-    integrality: np.ndarray  # int32: 0 continuous, 1 integer
-    offset: float
-    sense: int  # HiGHS's ObjSense value: 1 minimise, -1 maximise
 
 
 def compile_model(m: pyo.ConcreteModel, column_order: Sequence[Any] | None = None) -> StandardForm:
     """Compile ``m`` (one active linear objective, linear rows) to :class:`StandardForm`, its columns in
     ``column_order`` (variables; by default the model's, in declaration order).
 
+    Read directly by :func:`optimizer.standard_form.read_standard_form` when the model holds only what that
+    reader handles (the models :mod:`optimizer.model` builds with plain-number data), else compiled whole by
+    Pyomo's compiler (:func:`compile_with_pyomo`); both give the same form, bit for bit.
+
     Raises :class:`pyomo.common.errors.InfeasibleConstraintException` when a row of constants is violated.
     """
+    order = list(column_order) if column_order is not None else \
+        list(m.component_data_objects(pyo.Var, descend_into=True))
+    form = read_standard_form(m, order)
+    return form if form is not None else compile_with_pyomo(m, order)
+
+
+def compile_with_pyomo(m: pyo.ConcreteModel, column_order: Sequence[Any] | None = None) -> StandardForm:
+    """:func:`compile_model` by Pyomo's ``LinearStandardFormCompiler`` (its generic expression walker), for
+    any linear model: the reference the direct reader is checked against, and its fallback."""
     order = list(column_order) if column_order is not None else \
         list(m.component_data_objects(pyo.Var, descend_into=True))
     info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None, column_order=order)
@@ -109,10 +105,7 @@ def compile_model(m: pyo.ConcreteModel, column_order: Sequence[Any] | None = Non
         cost = info.c.toarray()[0] if info.c.shape[0] else cost
         offset = float(info.c_offset[0])
         sense = 1 if info.objectives[0].sense == pyo.minimize else -1
-    bounds = [v.bounds for v in columns]
-    col_lower = np.fromiter((-INF if lb is None else lb for lb, _ in bounds), dtype=np.float64, count=n)
-    col_upper = np.fromiter((INF if ub is None else ub for _, ub in bounds), dtype=np.float64, count=n)
-    integrality = np.fromiter((v.is_integer() for v in columns), dtype=np.int32, count=n)
+    col_lower, col_upper, integrality = column_bounds(columns)
     return StandardForm(columns, cons, matrix.indptr.astype(np.int32), matrix.indices.astype(np.int32),
                         matrix.data.astype(np.float64), np.asarray(cost, dtype=np.float64), col_lower, col_upper,
                         row_lower, row_upper, integrality, offset, sense)

@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("optimizer.validate",),
     ("optimizer.scenario", "optimizer.lint"),
     ("optimizer.io", "optimizer.xlsx_check", "optimizer.overrides"),
-    ("optimizer.model",),
+    ("optimizer.model", "optimizer.standard_form"),
     ("optimizer.solver", "optimizer.highs_direct"),
     ("optimizer.review", "optimizer.explain", "optimizer.docs"),
     ("optimizer.results",),

@@ -41,7 +41,7 @@ from pyomo.core.expr import (
 )
 from pyomo.core.expr.numvalue import is_constant, value
 
-from ..solver import SolveOutcome, relative_gap, status_from_highs
+from ..solver import SolveOutcome, point_is_worth, relative_gap, status_from_highs
 
 Poly = dict[tuple[int, ...], float]  # sorted Param positions -> coefficient
 
@@ -230,8 +230,7 @@ class ParameterPush:
         info = self.highs.getInfo()
         if info.primal_solution_status != 2:
             return True  # no point: nothing to mislead
-        worth = float(self.col_cost @ self.incumbent()) + self.offset_value
-        return abs(worth - float(info.objective_function_value)) <= 1e-9 * max(1.0, abs(worth))
+        return point_is_worth(self.col_cost, self.incumbent(), self.offset_value, float(info.objective_function_value))
 
     def incumbent(self) -> np.ndarray:
         """The value of every HiGHS column in the last solve's incumbent, in column order."""
