@@ -1,8 +1,10 @@
-"""The objective: discounted cost over the horizon, kept by category and year for reporting."""
+"""The objective: discounted cost over the horizon, one coefficient per flow (its discounted lane cost)."""
 
 from __future__ import annotations
 
 import pyomo.environ as pyo
+from pyomo.common.numeric_types import native_numeric_types
+from pyomo.core.expr import NPV_ProductExpression, NPV_SumExpression
 
 from .closure import closure_cash, open_nameplate
 from .context import INVESTMENTS, SourcingModel
@@ -10,6 +12,10 @@ from .linear import linear_sum
 from .params import SCALAR
 
 COST_CATEGORIES = ("investment", "fixed_om", "closure", "cell", "freight", "tariff", "carbon", "credit", "unserved")
+"""The cost categories of the ``costs`` result table, in its order."""
+FIRST_CATEGORIES = COST_CATEGORIES[:3]
+LANE_CATEGORIES = COST_CATEGORIES[3:8]
+"""The per-kWh lane cost's parts (:func:`lane_cost_parts`), in the order they are summed."""
 
 
 def nameplate(m: SourcingModel, p: str, t: int):
@@ -37,28 +43,46 @@ def _investment_terms(m: SourcingModel) -> dict[int, list[tuple[object, object]]
     return by_year
 
 
-def _flow_costs(m: SourcingModel, category: str, t: int):
-    """sum_{p,a,v} (the category's part of the per-kWh lane cost) x[p,a,v,t], in one expression."""
-    flows = m.ix.by_year.get(t, ())
-    x = m.flow_var
-    return linear_sum(_lane_cost_parts(m, category, t, flows), [x[f] for f in flows])
+def lane_cost_parts(par, p: str, a: str, t: int) -> tuple:
+    """The per-kWh lane cost of lane (p, a) in year t by lane-cost category (:data:`LANE_CATEGORIES`), from the
+    parameters ``par`` (numbers, or expressions of mutable Params): c[p,t], f[p,a,t], tau[p,a,t] c[p,t],
+    P_co2[t] e[p,t] / 1000, -cr[p,t] (as ``ModelData.unit_cost_parts``)."""
+    return (par.cell_cost[p, t], par.freight[p, a, t], par.tariff[p, a, t] * par.cell_cost[p, t],
+            par.carbon_price[t] * par.co2[p, t] / 1000.0, -par.credit[p, t])
 
 
-def _lane_cost_parts(m: SourcingModel, category: str, t: int, flows) -> list:
-    """One part of the per-kWh lane cost (see ``ModelData.unit_cost_parts``) of each flow of year t, from the
-    parameters."""
-    par = m.par
-    if category == "cell":
-        return [par.cell_cost[p, t] for p, _, _, _ in flows]
-    if category == "freight":
-        return [par.freight[p, a, t] for p, a, _, _ in flows]
-    if category == "tariff":
-        return [par.tariff[p, a, t] * par.cell_cost[p, t] for p, a, _, _ in flows]
-    if category == "carbon":
-        return [par.carbon_price[t] * par.co2[p, t] / 1000.0 for p, _, _, _ in flows]
-    if category == "credit":
-        return [-par.credit[p, t] for p, _, _, _ in flows]
-    raise ValueError(category)
+def discounted_lane_cost(discount: float, parts: tuple) -> object:
+    """d_t sum_k part_k over the lane-cost categories, summed in their order as d_t part_k terms, a plain 0 part
+    skipped: for numbers, bit for bit the coefficient Pyomo's compilers accumulate for a flow from one d_t cost[k,t]
+    term per category (coef = d c_cell, then += d c_freight, ...); for Params, a sum of products of Params and
+    numbers (``NPV_SumExpression`` of ``NPV_ProductExpression``), which the sweep's parameter push compiles."""
+    terms = [part for part in parts if part.__class__ not in native_numeric_types or part != 0]
+    if not terms:
+        return 0
+    if all(part.__class__ in native_numeric_types for part in terms):
+        coef = discount * terms[0]
+        for part in terms[1:]:
+            coef = coef + discount * part
+        return coef
+    return NPV_SumExpression([NPV_ProductExpression((discount, part)) for part in terms])
+
+
+def _flow_costs(m: SourcingModel):
+    """sum_t sum_{p,a,v} d_t lc[p,a,t] x[p,a,v,t] (lc: the lane cost per kWh, :func:`lane_cost_parts`), in one
+    expression, flows by year; one coefficient per lane and year, shared by the lane's models."""
+    d, x, par = m.d, m.flow_var, m.par
+    coefs, flows = [], []
+    lane_cost: dict[tuple[str, str, int], object] = {}
+    for t in d.years:
+        discount = d.discount[t]
+        for f in m.ix.by_year.get(t, ()):
+            p, a, _v, _t = f
+            coef = lane_cost.get((p, a, t))
+            if coef is None:
+                coef = lane_cost[p, a, t] = discounted_lane_cost(discount, lane_cost_parts(par, p, a, t))
+            coefs.append(coef)
+            flows.append(x[f])
+    return linear_sum(coefs, flows)
 
 
 def _cost_terms(m: SourcingModel, category: str, t: int, investment: dict[int, list[tuple[object, object]]]):
@@ -75,26 +99,27 @@ def _cost_terms(m: SourcingModel, category: str, t: int, investment: dict[int, l
         pen = m.par.penalty[SCALAR]
         unserved = [m.unserved[k] for k in d.demand_gwh if k[2] == t]
         return linear_sum([pen] * len(unserved), unserved)
-    return _flow_costs(m, category, t)
+    raise ValueError(category)
 
 
 def define_objective(m: SourcingModel) -> None:
-    """``cost[k,t]`` (nominal $M by category k and year t) and ``total_cost``:
+    """``total_cost``, the discounted cost over the horizon:
 
-    min sum_t d_t (investment_t + fixed_om_t + closure_t
-                   + sum_{p,a,v} x[p,a,v,t] (c[p,t] + f[p,a,t] + tau[p,a,t] c[p,t] + P_co2 e/1000 - cr)
-                   + penalty sum u_t),   d_t = (1 + r)^-(t - t0)
+    min sum_t d_t (investment_t + fixed_om_t + closure_t + penalty sum_{a,v} u[a,v,t])
+        + sum_{p,a,v,t} d_t (c[p,t] + f[p,a,t] + tau[p,a,t] c[p,t] + P_co2[t] e[p,t]/1000 - cr[p,t]) x[p,a,v,t],
+    d_t = (1 + r)^-(t - t0)
 
     investment_t = sum_{p,s} (F[p] w[p,s] + G[p] z[p,s]) chi[p,s,t], chi = 1 in s (upfront) or
     CRF(r, life[p]) in each delivering year s + l[p] .. min(tN, s + l[p] + life[p] - 1) (annualised);
     fixed_om_t = sum_p om[p] nameplate[p,t], less what closed plants no longer pay
     (:func:`.closure.open_nameplate`); closure_t = sum_p C[p] c[p,t].
+
+    Each flow has one objective coefficient, its discounted lane cost (:func:`discounted_lane_cost`); the
+    nominal cost by category k in :data:`COST_CATEGORIES` and year t is not part of the model: the ``costs``
+    result table computes it from the solution (its discounted column adds up to the objective).
     """
     d = m.d
     investment = _investment_terms(m)
-    m.cost = pyo.Expression(
-        [(k, t) for k in COST_CATEGORIES for t in d.years], rule=lambda _m, k, t: _cost_terms(m, k, t, investment)
-    )
-    m.total_cost = pyo.Objective(
-        expr=sum(d.discount[t] * m.cost[k, t] for k in COST_CATEGORIES for t in d.years), sense=pyo.minimize
-    )
+    by_year = [d.discount[t] * _cost_terms(m, k, t, investment) for k in FIRST_CATEGORIES for t in d.years]
+    unserved = [d.discount[t] * _cost_terms(m, "unserved", t, investment) for t in d.years]
+    m.total_cost = pyo.Objective(expr=sum(by_year) + _flow_costs(m) + sum(unserved), sense=pyo.minimize)
