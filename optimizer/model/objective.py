@@ -14,8 +14,7 @@ from .params import SCALAR
 COST_CATEGORIES = ("investment", "fixed_om", "closure", "cell", "freight", "tariff", "carbon", "credit", "unserved")
 """The cost categories of the ``costs`` result table, in its order."""
 FIRST_CATEGORIES = COST_CATEGORIES[:3]
-LANE_CATEGORIES = COST_CATEGORIES[3:8]
-"""The per-kWh lane cost's parts (:func:`lane_cost_parts`), in the order they are summed."""
+"""The categories charged per year outside the flows (the lane-cost parts are cell .. credit, in this order)."""
 
 
 def nameplate(m: SourcingModel, p: str, t: int):
@@ -44,9 +43,9 @@ def _investment_terms(m: SourcingModel) -> dict[int, list[tuple[object, object]]
 
 
 def lane_cost_parts(par, p: str, a: str, t: int) -> tuple:
-    """The per-kWh lane cost of lane (p, a) in year t by lane-cost category (:data:`LANE_CATEGORIES`), from the
-    parameters ``par`` (numbers, or expressions of mutable Params): c[p,t], f[p,a,t], tau[p,a,t] c[p,t],
-    P_co2[t] e[p,t] / 1000, -cr[p,t] (as ``ModelData.unit_cost_parts``)."""
+    """The per-kWh lane cost of lane (p, a) in year t by lane-cost category (cell .. credit of
+    :data:`COST_CATEGORIES`), from the parameters ``par`` (numbers, or expressions of mutable Params): c[p,t],
+    f[p,a,t], tau[p,a,t] c[p,t], P_co2[t] e[p,t] / 1000, -cr[p,t] (as ``ModelData.unit_cost_parts``)."""
     return (par.cell_cost[p, t], par.freight[p, a, t], par.tariff[p, a, t] * par.cell_cost[p, t],
             par.carbon_price[t] * par.co2[p, t] / 1000.0, -par.credit[p, t])
 
